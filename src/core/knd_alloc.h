@@ -1,0 +1,35 @@
+/*
+ * knd_alloc.h - allocation that never returns NULL. Out of memory aborts with the caller's file
+ * and line (redis zmalloc, crun): no caller checks the result.
+ */
+#ifndef KND_ALLOC_H
+#define KND_ALLOC_H
+
+#include <stddef.h>
+
+#define knd_xmalloc(n) knd__xmalloc((n), __FILE__, __LINE__)
+#define knd_xcalloc(n, m) knd__xcalloc((n), (m), __FILE__, __LINE__)
+#define knd_xrealloc(p, n) knd__xrealloc((p), (n), __FILE__, __LINE__)
+#define knd_xstrdup(s) knd__xstrdup((s), __FILE__, __LINE__)
+#define knd_xstrndup(s, n) knd__xstrndup((s), (n), __FILE__, __LINE__)
+
+void *knd__xmalloc(size_t n, const char *file, int line);
+void *knd__xcalloc(size_t n, size_t m, const char *file, int line);
+void *knd__xrealloc(void *p, size_t n, const char *file, int line);
+char *knd__xstrdup(const char *s, const char *file, int line);
+char *knd__xstrndup(const char *s, size_t n, const char *file, int line);
+
+/** Returns a new heap string formatted like printf; never NULL. */
+char *knd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define KND_ASSERT(c)                                                                             \
+    do {                                                                                          \
+        if (!(c))                                                                                 \
+            knd__assert_fail(#c, __FILE__, __LINE__);                                             \
+    } while (0)
+
+void knd__assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+
+#define KND_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,91 @@
+/* knd_buf.c - growable byte buffer (see knd_buf.h). */
+#include "knd_buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knd_alloc.h"
+
+void knd_buf_init(knd_buf_t *b)
+{
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+void knd_buf_free(knd_buf_t *b)
+{
+    free(b->p);
+    knd_buf_init(b);
+}
+
+void knd_buf_reset(knd_buf_t *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+void knd_buf_reserve(knd_buf_t *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->p = knd_xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+void knd_buf_append(knd_buf_t *b, const void *p, size_t n)
+{
+    knd_buf_reserve(b, n);
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void knd_buf_puts(knd_buf_t *b, const char *s)
+{
+    knd_buf_append(b, s, strlen(s));
+}
+
+void knd_buf_printf(knd_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    knd_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void knd_buf_consume(knd_buf_t *b, size_t n)
+{
+    if (n >= b->len) {
+        knd_buf_reset(b);
+        return;
+    }
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+    b->p[b->len] = '\0';
+}
+
+char *knd_buf_steal(knd_buf_t *b)
+{
+    char *p = b->p ? b->p : knd_xstrdup("");
+    knd_buf_init(b);
+    return p;
+}
+
+const char *knd_buf_cstr(const knd_buf_t *b)
+{
+    return b->p ? b->p : "";
+}

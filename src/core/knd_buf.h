@@ -1,0 +1,31 @@
+/*
+ * knd_buf.h - a growable byte buffer, always NUL-terminated for convenience (the NUL is not part
+ * of len). Owned by whoever embeds it; knd_buf_free releases the storage.
+ */
+#ifndef KND_BUF_H
+#define KND_BUF_H
+
+#include <stddef.h>
+
+#include "knd_types.h"
+
+struct knd_buf_s {
+    char *p; /* owned; NULL until the first write */
+    size_t len, cap;
+};
+
+void knd_buf_init(knd_buf_t *b);
+void knd_buf_free(knd_buf_t *b);
+void knd_buf_reset(knd_buf_t *b);
+void knd_buf_reserve(knd_buf_t *b, size_t extra);
+void knd_buf_append(knd_buf_t *b, const void *p, size_t n);
+void knd_buf_puts(knd_buf_t *b, const char *s);
+void knd_buf_printf(knd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Drops the first n bytes (consumed input). */
+void knd_buf_consume(knd_buf_t *b, size_t n);
+/** Returns the storage (never NULL, NUL-terminated) and leaves b empty; caller frees. */
+char *knd_buf_steal(knd_buf_t *b);
+/** The contents as a C string (never NULL). */
+const char *knd_buf_cstr(const knd_buf_t *b);
+
+#endif

@@ -1,0 +1,17 @@
+/* knd_time.h - clocks and Kubernetes timestamps. */
+#ifndef KND_TIME_H
+#define KND_TIME_H
+
+#include <stdint.h>
+
+/** Monotonic milliseconds (for timeouts and windows). */
+uint64_t knd_time_mono_ms(void);
+/** Wall clock in RFC 3339 UTC with seconds precision, as Kubernetes writes it: into out[32]. */
+void knd_time_rfc3339(char out[32]);
+/**
+ * Parses a Go duration ("30s", "1m30s", "2h", "500ms") into milliseconds. Returns 0 on success,
+ * -1 if malformed. Knative annotations use Go durations.
+ */
+int knd_time_parse_duration_ms(const char *s, int64_t *out_ms);
+
+#endif

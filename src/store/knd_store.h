@@ -1,0 +1,77 @@
+/*
+ * knd_store.h - the durable state: every object as a JSON document in SQLite (WAL), keyed by
+ * (resource, namespace, name). The only header that knows SQLite exists; only the daemon writes.
+ *
+ * resource is the API plural ("services", "revisions", "configmaps", ...); cluster-scoped
+ * objects (namespaces) use namespace "". Every mutation is one transaction, committed before the
+ * function returns: an acknowledged write survives kill -9 (WAL + synchronous=NORMAL is durable
+ * against process death; FULL would be needed against power loss - see knd_store_open).
+ *
+ * Metadata the store owns and fills in (callers' values are overwritten):
+ *   metadata.uid (random v4 UUID, on create), metadata.creationTimestamp (on create),
+ *   metadata.resourceVersion (a string of a global counter, bumped on every write),
+ *   metadata.generation (1 on create; +1 on update when `spec` changed, as Kubernetes does).
+ * On update a non-empty metadata.resourceVersion in the new object must equal the stored one
+ * (optimistic concurrency) or the call fails with KND_E_CONFLICT.
+ */
+#ifndef KND_STORE_H
+#define KND_STORE_H
+
+#include <jansson.h>
+
+#include "knd_err.h"
+#include "knd_types.h"
+
+/** Opens (creating if needed) the database at path; ":memory:" for tests. Runs migrations. */
+int knd_store_open(const char *path, knd_store_t **out, knd_err_t *err);
+void knd_store_close(knd_store_t *s);
+
+/** *out = a new reference to the stored object; KND_E_NOTFOUND if absent. */
+int knd_store_get(knd_store_t *s, const char *resource, const char *ns, const char *name,
+                  json_t **out, knd_err_t *err);
+
+/** *out = a new array of the objects of `resource` in ns (NULL = all namespaces), by ns, name. */
+int knd_store_list(knd_store_t *s, const char *resource, const char *ns, json_t **out,
+                   knd_err_t *err);
+
+/**
+ * Inserts obj (borrowed; its metadata is updated in place with uid, creationTimestamp,
+ * generation, resourceVersion). KND_E_EXISTS if (resource, ns, name) exists.
+ */
+int knd_store_create(knd_store_t *s, const char *resource, json_t *obj, knd_err_t *err);
+
+/**
+ * Replaces the stored object with obj (borrowed; metadata updated in place: uid and
+ * creationTimestamp kept from the stored copy, generation bumped if spec changed,
+ * resourceVersion bumped). KND_E_NOTFOUND if absent, KND_E_CONFLICT on a stale resourceVersion.
+ * If nothing but resourceVersion would change, nothing is written and *changed (if not NULL) is 0.
+ */
+int knd_store_update(knd_store_t *s, const char *resource, json_t *obj, int *changed,
+                     knd_err_t *err);
+
+/** Deletes; KND_E_NOTFOUND if absent. *old (if not NULL) receives the deleted object. */
+int knd_store_delete(knd_store_t *s, const char *resource, const char *ns, const char *name,
+                     json_t **old, knd_err_t *err);
+
+/** The current global resourceVersion counter (for list metadata). */
+long long knd_store_revision(knd_store_t *s);
+
+/**
+ * Groups several mutations into one transaction (e.g. a Service and the Configuration and Route
+ * it owns). Nested begin/commit pairs are counted; rollback undoes the outermost transaction.
+ */
+int knd_store_begin(knd_store_t *s, knd_err_t *err);
+int knd_store_commit(knd_store_t *s, knd_err_t *err);
+void knd_store_rollback(knd_store_t *s);
+
+/* ---- the local image table (`knd image add REF -- CMD ARGS...`) ---- */
+
+/** Sets image ref -> argv (a JSON array of strings, borrowed). */
+int knd_store_image_put(knd_store_t *s, const char *ref, const json_t *argv, knd_err_t *err);
+/** *argv = new reference to the JSON array for ref; KND_E_NOTFOUND if none. */
+int knd_store_image_get(knd_store_t *s, const char *ref, json_t **argv, knd_err_t *err);
+/** *out = new array of {"image": ref, "command": [...]} sorted by ref. */
+int knd_store_image_list(knd_store_t *s, json_t **out, knd_err_t *err);
+int knd_store_image_delete(knd_store_t *s, const char *ref, knd_err_t *err);
+
+#endif
