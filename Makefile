@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 
 # Debian packages the build, the tests and the demo need (DESIGN §3).
 DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev node-llhttp libyaml-dev \
-               libjansson-dev libsqlite3-dev libcmocka-dev python3 python3-pytest \
+               libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
                python3-flask python3-yaml curl procps
 
 .PHONY: all knd deps test unit e2e demo clean

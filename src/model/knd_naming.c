@@ -1,0 +1,87 @@
+/* knd_naming.c - Knative child/revision names and DNS label checks (see knd_naming.h). */
+#include "knd_naming.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "knd_alloc.h"
+
+/* md5 hex of s, as kmeta.ChildName uses to keep long names unique. */
+static void knd_naming_md5hex(const char *s, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    KND_ASSERT(EVP_Digest(s, strlen(s), md, &n, EVP_md5(), NULL) == 1 && n == 16);
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void knd_child_name(const char *parent, const char *suffix, char out[KND_NAME_MAX + 1])
+{
+    size_t plen = strlen(parent), slen = strlen(suffix);
+    if (plen + slen <= KND_NAME_MAX) {
+        snprintf(out, KND_NAME_MAX + 1, "%s%s", parent, suffix);
+        return;
+    }
+    /* kmeta.ChildName: keep a prefix of the parent, then md5(parent), then the suffix. */
+    char hex[33];
+    knd_naming_md5hex(parent, hex);
+    size_t keep = slen + 32 < KND_NAME_MAX ? KND_NAME_MAX - 32 - slen : 0;
+    if (keep > plen)
+        keep = plen;
+    snprintf(out, KND_NAME_MAX + 1, "%.*s%s%s", (int)keep, parent, hex, suffix);
+}
+
+void knd_revision_name(const char *config, long long generation, char out[KND_NAME_MAX + 1])
+{
+    char suffix[32];
+    snprintf(suffix, sizeof(suffix), "-%05lld", generation);
+    knd_child_name(config, suffix, out);
+}
+
+static int knd_naming_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool knd_naming_label(const char *s, size_t n, bool alpha_first)
+{
+    if (n == 0 || n > KND_NAME_MAX)
+        return false;
+    if (alpha_first ? !(s[0] >= 'a' && s[0] <= 'z') : !knd_naming_lower_alnum(s[0]))
+        return false;
+    if (!knd_naming_lower_alnum(s[n - 1]))
+        return false;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (!knd_naming_lower_alnum(s[i]) && s[i] != '-')
+            return false;
+    return true;
+}
+
+bool knd_is_dns1123_label(const char *s)
+{
+    return knd_naming_label(s, strlen(s), false);
+}
+
+bool knd_is_dns1035_label(const char *s)
+{
+    return knd_naming_label(s, strlen(s), true);
+}
+
+bool knd_is_dns1123_subdomain(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 253)
+        return false;
+    const char *p = s;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (!knd_naming_label(p, len, false))
+            return false;
+        if (!dot)
+            return true;
+        p = dot + 1;
+    }
+}
