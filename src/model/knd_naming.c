@@ -21,16 +21,20 @@ void knd_child_name(const char *parent, const char *suffix, char out[KND_NAME_MA
 {
     size_t plen = strlen(parent), slen = strlen(suffix);
     if (plen + slen <= KND_NAME_MAX) {
-        snprintf(out, KND_NAME_MAX + 1, "%s%s", parent, suffix);
+        memcpy(out, parent, plen);
+        memcpy(out + plen, suffix, slen + 1);
         return;
     }
     /* kmeta.ChildName: keep a prefix of the parent, then md5(parent), then the suffix. */
     char hex[33];
     knd_naming_md5hex(parent, hex);
-    size_t keep = slen + 32 < KND_NAME_MAX ? KND_NAME_MAX - 32 - slen : 0;
+    KND_ASSERT(slen + 32 <= KND_NAME_MAX);
+    size_t keep = KND_NAME_MAX - 32 - slen;
     if (keep > plen)
         keep = plen;
-    snprintf(out, KND_NAME_MAX + 1, "%.*s%s%s", (int)keep, parent, hex, suffix);
+    memcpy(out, parent, keep);
+    memcpy(out + keep, hex, 32);
+    memcpy(out + keep + 32, suffix, slen + 1);
 }
 
 void knd_revision_name(const char *config, long long generation, char out[KND_NAME_MAX + 1])
