@@ -1,0 +1,100 @@
+/*
+ * knd_activator.h - the request path's view of a revision: its endpoints (ready instances), the
+ * queue of requests waiting for capacity, load balancing by containerConcurrency, and pooled
+ * keep-alive connections per endpoint. Never touches the store (DESIGN §2).
+ *
+ * Ownership: knd_rev_t and knd_endpoint_t are refcounted. The reconciler holds one reference to
+ * each revision it runs and adds/removes endpoints as instances become ready or stop; route
+ * tables hold references to the revisions they route to; an in-flight request holds a reference to
+ * the endpoint it was given, until knd_endpoint_done().
+ */
+#ifndef KND_ACTIVATOR_H
+#define KND_ACTIVATOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "knd_http_client.h"
+
+typedef struct knd_rev_s knd_rev_t;
+typedef struct knd_endpoint_s knd_endpoint_t;
+typedef struct knd_activator_wait_s knd_activator_wait_t;
+
+/** Called with the endpoint granted to a waiting request, or NULL and UV_ETIMEDOUT. */
+typedef void (*knd_activator_cb)(void *data, knd_endpoint_t *ep, int status);
+
+/* A queued request. Allocated and freed by the activator (its timer closes asynchronously, so it
+ * may outlive the request that asked). */
+struct knd_activator_wait_s {
+    knd_activator_wait_t *prev, *next; /* in the revision's queue */
+    knd_rev_t *rev;                    /* reference held while the waiter exists */
+    uv_timer_t timer;
+    knd_activator_cb cb;               /* NULL once fired or cancelled */
+    void *data;
+};
+
+struct knd_endpoint_s {
+    knd_rev_t *rev;          /* borrowed: the revision outlives its endpoints' list membership */
+    char id[64];
+    int port;
+    int refs;
+    int inflight;            /* requests currently sent to this endpoint */
+    bool ready, removed;
+    knd_http_client_t **idle; /* pooled keep-alive connections */
+    size_t nidle, idle_cap;
+};
+
+struct knd_rev_s {
+    uv_loop_t *loop;
+    char *ns, *name, *service, *configuration; /* owned */
+    int refs;
+    int container_concurrency;  /* 0 = unlimited */
+    uint64_t timeout_ms;        /* the revision's timeoutSeconds: bounds the wait in the queue */
+    knd_endpoint_t **eps;       /* owned references */
+    size_t neps, eps_cap;
+    size_t rr;                  /* round-robin cursor */
+    knd_activator_wait_t *qhead, *qtail;
+    size_t queued, queue_limit;
+    /* Asked when a request finds no ready endpoint (scale-from-zero poke). */
+    void (*on_demand)(knd_rev_t *rev, void *data);
+    void *demand_data;
+    uint64_t requests_total;
+};
+
+/** A new revision runtime with one reference. */
+knd_rev_t *knd_rev_new(uv_loop_t *loop, const char *ns, const char *name, const char *service,
+                       const char *configuration, int container_concurrency, uint64_t timeout_ms);
+knd_rev_t *knd_rev_retain(knd_rev_t *rev);
+void knd_rev_release(knd_rev_t *rev);
+/** Number of ready, not removed endpoints. */
+size_t knd_rev_ready_count(const knd_rev_t *rev);
+
+/** Adds an endpoint (not ready yet); returns a borrowed pointer owned by the revision. */
+knd_endpoint_t *knd_rev_endpoint_add(knd_rev_t *rev, const char *id, int port);
+/** Marks ready / not ready; becoming ready hands capacity to waiting requests. */
+void knd_endpoint_set_ready(knd_endpoint_t *ep, bool ready);
+/** Removes from the revision (no new requests); in-flight ones finish. Closes pooled conns. */
+void knd_endpoint_remove(knd_endpoint_t *ep);
+
+/**
+ * Asks for an endpoint with capacity. Returns 0 with *ep granted at once (inflight counted, a
+ * reference held); or 1 with the request queued: *w is its handle, and cb(data, ep, 0) fires
+ * when capacity appears, or cb(data, NULL, UV_ETIMEDOUT) after the revision's timeout; or
+ * UV_EBUSY when the queue is full. After cb fires, *w is gone: forget it.
+ */
+int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_endpoint_t **ep,
+                          knd_activator_wait_t **w);
+/** Withdraws a queued request (the client went away); cb will not fire. */
+void knd_activator_cancel(knd_activator_wait_t *w);
+/** The request on ep finished: frees its slot and releases the reference. */
+void knd_endpoint_done(knd_endpoint_t *ep);
+
+/** A pooled connection to ep, or NULL. */
+knd_http_client_t *knd_endpoint_take_conn(knd_endpoint_t *ep);
+/** Returns a reusable connection to the pool (closed if ep is removed or the pool is full). */
+void knd_endpoint_put_conn(knd_endpoint_t *ep, knd_http_client_t *c);
+/** Drops a pooled connection that broke while idle. */
+void knd_endpoint_drop_conn(knd_endpoint_t *ep, knd_http_client_t *c);
+
+#endif

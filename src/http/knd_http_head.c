@@ -1,0 +1,243 @@
+/* knd_http_head.c - HTTP message heads accumulated from llhttp callbacks (see knd_http.h). */
+#include "knd_http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "knd_alloc.h"
+
+void knd_http_head_init(knd_http_head_t *h)
+{
+    memset(h, 0, sizeof(*h));
+    knd_buf_init(&h->raw);
+    h->content_length = -1;
+}
+
+void knd_http_head_free(knd_http_head_t *h)
+{
+    knd_buf_free(&h->raw);
+    free(h->hdrs);
+    memset(h, 0, sizeof(*h));
+    h->content_length = -1;
+}
+
+void knd_http_head_reset(knd_http_head_t *h)
+{
+    knd_buf_reset(&h->raw);
+    knd_http_hdr_t *hdrs = h->hdrs;
+    size_t cap = h->cap;
+    knd_buf_t raw = h->raw;
+    memset(h, 0, sizeof(*h));
+    h->raw = raw;
+    h->hdrs = hdrs;
+    h->cap = cap;
+    h->content_length = -1;
+    /* Offset 0 must never be a valid piece: callers test `url != 0`. */
+    knd_buf_append(&h->raw, "", 1);
+}
+
+const char *knd_http_head_url(const knd_http_head_t *h)
+{
+    return h->url ? h->raw.p + h->url : "";
+}
+
+size_t knd_http_head_count(const knd_http_head_t *h)
+{
+    return h->nhdrs;
+}
+
+const char *knd_http_head_name(const knd_http_head_t *h, size_t i)
+{
+    return h->raw.p + h->hdrs[i].name;
+}
+
+const char *knd_http_head_value(const knd_http_head_t *h, size_t i)
+{
+    return h->raw.p + h->hdrs[i].value;
+}
+
+const char *knd_http_head_get(const knd_http_head_t *h, const char *name)
+{
+    for (size_t i = 0; i < h->nhdrs; i++)
+        if (strcasecmp(knd_http_head_name(h, i), name) == 0)
+            return knd_http_head_value(h, i);
+    return NULL;
+}
+
+static int knd_http_head_room(knd_http_head_t *h, size_t n)
+{
+    if (h->raw.len + n > KND_HTTP_MAX_HEAD) {
+        h->too_large = true;
+        return -1;
+    }
+    return 0;
+}
+
+static void knd_http_head_new_header(knd_http_head_t *h)
+{
+    if (h->nhdrs == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->hdrs = knd_xrealloc(h->hdrs, h->cap * sizeof(*h->hdrs));
+    }
+    h->hdrs[h->nhdrs].name = h->raw.len;
+    h->hdrs[h->nhdrs].value = 0;
+    h->nhdrs++;
+}
+
+void knd_http_head_add(knd_http_head_t *h, const char *name, const char *value)
+{
+    if (h->raw.len == 0)
+        knd_buf_append(&h->raw, "", 1);
+    knd_http_head_new_header(h);
+    knd_buf_append(&h->raw, name, strlen(name) + 1);
+    h->hdrs[h->nhdrs - 1].value = h->raw.len;
+    knd_buf_append(&h->raw, value, strlen(value) + 1);
+}
+
+int knd_http_head_on_url(knd_http_head_t *h, const char *at, size_t n)
+{
+    if (knd_http_head_room(h, n) < 0)
+        return -1;
+    if (h->raw.len == 0)
+        knd_buf_append(&h->raw, "", 1);
+    if (h->url == 0)
+        h->url = h->raw.len;
+    knd_buf_append(&h->raw, at, n);
+    return 0;
+}
+
+int knd_http_head_on_field(knd_http_head_t *h, const char *at, size_t n)
+{
+    if (knd_http_head_room(h, n) < 0)
+        return -1;
+    if (h->raw.len == 0)
+        knd_buf_append(&h->raw, "", 1);
+    if (h->nhdrs == 0 || h->in_value) {
+        if (h->nhdrs >= KND_HTTP_MAX_HEADERS) {
+            h->too_large = true;
+            return -1;
+        }
+        knd_http_head_new_header(h);
+        h->in_value = false;
+    }
+    knd_buf_append(&h->raw, at, n);
+    return 0;
+}
+
+void knd_http_head_field_done(knd_http_head_t *h)
+{
+    knd_buf_append(&h->raw, "", 1);
+    h->in_value = true;
+}
+
+int knd_http_head_on_value(knd_http_head_t *h, const char *at, size_t n)
+{
+    if (knd_http_head_room(h, n) < 0)
+        return -1;
+    if (h->hdrs[h->nhdrs - 1].value == 0)
+        h->hdrs[h->nhdrs - 1].value = h->raw.len;
+    knd_buf_append(&h->raw, at, n);
+    return 0;
+}
+
+void knd_http_head_value_done(knd_http_head_t *h)
+{
+    if (h->nhdrs && h->hdrs[h->nhdrs - 1].value == 0)
+        h->hdrs[h->nhdrs - 1].value = h->raw.len; /* empty value: no data callback came */
+    knd_buf_append(&h->raw, "", 1);
+}
+
+void knd_http_head_url_done(knd_http_head_t *h)
+{
+    knd_buf_append(&h->raw, "", 1);
+}
+
+void knd_http_head_finish(knd_http_head_t *h, llhttp_t *p)
+{
+    if (h->raw.len == 0)
+        knd_buf_append(&h->raw, "", 1);
+    h->method = llhttp_get_method(p);
+    h->status = llhttp_get_status_code(p);
+    h->http_major = llhttp_get_http_major(p);
+    h->http_minor = llhttp_get_http_minor(p);
+    h->keep_alive = llhttp_should_keep_alive(p) != 0;
+    h->upgrade = llhttp_get_upgrade(p) != 0;
+    h->chunked = (p->flags & F_CHUNKED) != 0;
+    h->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
+}
+
+bool knd_http_is_hop_header(const char *name)
+{
+    static const char *const hop[] = {"connection", "keep-alive", "proxy-connection",
+                                      "proxy-authenticate", "proxy-authorization", "te",
+                                      "trailer", "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < KND_ARRAY_SIZE(hop); i++)
+        if (strcasecmp(name, hop[i]) == 0)
+            return true;
+    return false;
+}
+
+const char *knd_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+static int knd_http_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int knd_http_url_decode(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r == '%') {
+            int hi = knd_http_hexval(r[1]), lo = hi < 0 ? -1 : knd_http_hexval(r[2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return 0;
+}

@@ -1,0 +1,721 @@
+/*
+ * knd_http_server.c - HTTP/1.1 server connections: llhttp parsing on libuv streams, one request
+ * at a time per connection, streamed bodies, keep-alive and head timeouts (see knd_http_server.h).
+ *
+ * Ownership: the server owns its connections (list `conns`), a connection owns its current
+ * request. Handles are freed only in close callbacks; a connection is freed once its stream and
+ * both timers have closed.
+ */
+#include "knd_http_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "knd_alloc.h"
+#include "knd_log.h"
+
+#define KND_HTTP_PENDING_MAX (64 * 1024) /* pipelined bytes held while a request is served */
+
+struct knd_http_server_s {
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } listener;
+    uv_loop_t *loop;
+    bool is_unix, closing, listener_closed;
+    knd_http_limits_t limits;
+    knd_http_request_cb cb;
+    void *data;
+    knd_http_conn_t *conns; /* doubly linked list of live connections */
+    size_t nconns;
+    int port;
+    void (*done)(void *data);
+    void *done_data;
+};
+
+struct knd_http_conn_s {
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } h;
+    uv_timer_t timer;  /* head / idle timeout */
+    uv_timer_t resume; /* deferred processing of pipelined input */
+    knd_http_server_t *srv;
+    knd_http_conn_t *prev, *next;
+    llhttp_t parser;
+    knd_http_req_t *req;  /* the request being served, or NULL */
+    knd_buf_t pending;    /* received but not yet parsed (parser paused between requests) */
+    int open_handles;
+    bool parser_paused;   /* stopped after a message, until its response ends */
+    bool read_paused;     /* the handler asked for backpressure */
+    bool reading;
+    bool close_after_write, closing, eof;
+    char peer[64];
+};
+
+typedef struct {
+    uv_write_t w;
+    knd_http_conn_t *conn;
+    uv_buf_t buf;
+    char data[];
+} knd_http_wreq_t;
+
+static void knd_http_conn_close(knd_http_conn_t *c);
+static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n);
+static void knd_http_server_maybe_done(knd_http_server_t *srv);
+static void knd_http_conn_resume_cb(uv_timer_t *t);
+static void knd_http_conn_timeout(uv_timer_t *t);
+
+/* ------------------------------------------------------------------ writing */
+
+static void knd_http_conn_after_write(uv_write_t *w, int status)
+{
+    knd_http_wreq_t *wr = (knd_http_wreq_t *)w;
+    knd_http_conn_t *c = wr->conn;
+    free(wr);
+    if (status < 0) {
+        knd_http_conn_close(c);
+        return;
+    }
+    if (c->closing)
+        return;
+    if (c->close_after_write && c->h.stream.write_queue_size == 0 && c->req == NULL) {
+        knd_http_conn_close(c);
+        return;
+    }
+    knd_http_req_t *r = c->req;
+    if (r && r->want_drain && r->on_drain && c->h.stream.write_queue_size < KND_HTTP_DRAIN_LOW) {
+        r->want_drain = false;
+        r->on_drain(r);
+    }
+}
+
+/* Queues n bytes from up to three pieces as one write (one copy, one syscall). */
+static void knd_http_conn_write3(knd_http_conn_t *c, const char *a, size_t an, const char *b,
+                                 size_t bn, const char *d, size_t dn)
+{
+    if (c->closing)
+        return;
+    size_t n = an + bn + dn;
+    knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
+    wr->conn = c;
+    memcpy(wr->data, a, an);
+    if (bn)
+        memcpy(wr->data + an, b, bn);
+    if (dn)
+        memcpy(wr->data + an + bn, d, dn);
+    wr->buf = uv_buf_init(wr->data, (unsigned)n);
+    int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
+    if (rc < 0) {
+        free(wr);
+        knd_http_conn_close(c);
+    }
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static void knd_http_req_free(knd_http_req_t *r)
+{
+    knd_http_head_free(&r->head);
+    free(r);
+}
+
+/* The request is complete on both sides: release it and move on to the next one. */
+static void knd_http_conn_req_done(knd_http_conn_t *c)
+{
+    knd_http_req_t *r = c->req;
+    bool keep = r->head.keep_alive && !c->close_after_write && !c->srv->closing;
+    c->req = NULL;
+    knd_http_req_free(r);
+    if (!keep) {
+        c->close_after_write = true;
+        if (c->h.stream.write_queue_size == 0)
+            knd_http_conn_close(c);
+        return;
+    }
+    uint64_t idle = c->srv->limits.idle_timeout_ms;
+    uv_timer_start(&c->timer, knd_http_conn_timeout, idle, 0);
+    if (c->parser_paused) {
+        c->parser_paused = false;
+        llhttp_resume(&c->parser);
+    }
+    /* Parse pipelined input on the next loop turn, outside the handler's call stack. */
+    if (c->pending.len || c->eof)
+        uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
+}
+
+void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int64_t content_length)
+{
+    knd_http_conn_t *c = r->conn;
+    KND_ASSERT(!r->resp_started);
+    r->resp_started = true;
+    char line[256];
+    bool no_body = r->head.method == HTTP_HEAD || status < 200 || status == 204 || status == 304;
+    r->resp_no_body = no_body;
+    bool will_close = !r->head.keep_alive || c->srv->closing || c->close_after_write;
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, knd_http_reason(status));
+    char tail[128];
+    int tn = 0;
+    if (status >= 200 && status != 204 && status != 304) {
+        if (content_length >= 0) {
+            tn = snprintf(tail, sizeof(tail), "Content-Length: %lld\r\n", (long long)content_length);
+        } else if (!no_body) {
+            if (r->head.http_major == 1 && r->head.http_minor == 0) {
+                will_close = true; /* HTTP/1.0 has no chunked: delimit by closing */
+            } else {
+                r->resp_chunked = true;
+                tn = snprintf(tail, sizeof(tail), "Transfer-Encoding: chunked\r\n");
+            }
+        }
+    }
+    if (will_close) {
+        c->close_after_write = true;
+        tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "Connection: close\r\n");
+    } else if (r->head.http_major == 1 && r->head.http_minor == 0) {
+        tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "Connection: keep-alive\r\n");
+    }
+    tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "\r\n");
+    knd_http_conn_write3(c, line, (size_t)n, headers ? headers : "", headers ? strlen(headers) : 0,
+                         tail, (size_t)tn);
+}
+
+void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
+{
+    KND_ASSERT(r->resp_started && !r->resp_ended);
+    if (n == 0 || r->resp_no_body)
+        return;
+    if (r->resp_chunked) {
+        char size[24];
+        int sn = snprintf(size, sizeof(size), "%zx\r\n", n);
+        knd_http_conn_write3(r->conn, size, (size_t)sn, p, n, "\r\n", 2);
+    } else {
+        knd_http_conn_write3(r->conn, p, n, NULL, 0, NULL, 0);
+    }
+    if (r->on_drain && r->conn->h.stream.write_queue_size >= KND_HTTP_DRAIN_LOW)
+        r->want_drain = true;
+}
+
+void knd_http_resp_end(knd_http_req_t *r)
+{
+    knd_http_conn_t *c = r->conn;
+    KND_ASSERT(r->resp_started && !r->resp_ended);
+    r->resp_ended = true;
+    if (r->resp_chunked)
+        knd_http_conn_write3(c, "0\r\n\r\n", 5, NULL, 0, NULL, 0);
+    if (c->closing) {
+        c->req = NULL;
+        knd_http_req_free(r);
+        return;
+    }
+    if (r->body_done) {
+        knd_http_conn_req_done(c);
+    } else {
+        /* Answered before the body arrived: the rest of the body would have to be read and
+         * thrown away; closing is simpler and what nginx does for large bodies. */
+        c->close_after_write = true;
+        r->on_body = NULL;
+        r->on_body_end = NULL;
+        r->on_abort = NULL;
+        c->req = NULL;
+        knd_http_req_free(r);
+        if (c->h.stream.write_queue_size == 0)
+            knd_http_conn_close(c);
+    }
+}
+
+void knd_http_resp_abort(knd_http_req_t *r)
+{
+    knd_http_conn_t *c = r->conn;
+    r->on_abort = NULL;
+    knd_http_conn_close(c);
+}
+
+void knd_http_resp_simple(knd_http_req_t *r, int status, const char *content_type,
+                          const char *body, size_t n)
+{
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Content-Type: %s\r\n", content_type);
+    knd_http_resp_head(r, status, hdr, (int64_t)n);
+    knd_http_resp_body(r, body, n);
+    knd_http_resp_end(r);
+}
+
+size_t knd_http_resp_queued(const knd_http_req_t *r)
+{
+    if (r->on_drain)
+        ((knd_http_req_t *)r)->want_drain = true;
+    return r->conn->h.stream.write_queue_size;
+}
+
+static void knd_http_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    buf->base = knd_xmalloc(65536);
+    buf->len = 65536;
+}
+
+static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void knd_http_conn_update_reading(knd_http_conn_t *c)
+{
+    bool want = !c->closing && !c->eof && !c->read_paused && c->pending.len < KND_HTTP_PENDING_MAX;
+    if (want && !c->reading) {
+        if (uv_read_start(&c->h.stream, knd_http_conn_alloc, knd_http_conn_read) == 0)
+            c->reading = true;
+    } else if (!want && c->reading) {
+        uv_read_stop(&c->h.stream);
+        c->reading = false;
+    }
+}
+
+void knd_http_req_pause(knd_http_req_t *r)
+{
+    r->conn->read_paused = true;
+    knd_http_conn_update_reading(r->conn);
+}
+
+void knd_http_req_resume(knd_http_req_t *r)
+{
+    r->conn->read_paused = false;
+    knd_http_conn_update_reading(r->conn);
+}
+
+/* ------------------------------------------------------------------ llhttp callbacks */
+
+static knd_http_conn_t *knd_http_conn_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int knd_http_on_message_begin(llhttp_t *p)
+{
+    knd_http_conn_t *c = knd_http_conn_of(p);
+    KND_ASSERT(c->req == NULL);
+    c->req = knd_xcalloc(1, sizeof(*c->req));
+    knd_http_head_init(&c->req->head);
+    knd_http_head_reset(&c->req->head);
+    c->req->conn = c;
+    memcpy(c->req->peer, c->peer, sizeof(c->peer));
+    uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.header_timeout_ms, 0);
+    return 0;
+}
+
+static int knd_http_on_url(llhttp_t *p, const char *at, size_t n)
+{
+    return knd_http_head_on_url(&knd_http_conn_of(p)->req->head, at, n);
+}
+
+static int knd_http_on_field(llhttp_t *p, const char *at, size_t n)
+{
+    return knd_http_head_on_field(&knd_http_conn_of(p)->req->head, at, n);
+}
+
+static int knd_http_on_value(llhttp_t *p, const char *at, size_t n)
+{
+    return knd_http_head_on_value(&knd_http_conn_of(p)->req->head, at, n);
+}
+
+static int knd_http_on_url_done(llhttp_t *p)
+{
+    knd_http_head_url_done(&knd_http_conn_of(p)->req->head);
+    return 0;
+}
+
+static int knd_http_on_field_done(llhttp_t *p)
+{
+    knd_http_head_field_done(&knd_http_conn_of(p)->req->head);
+    return 0;
+}
+
+static int knd_http_on_value_done(llhttp_t *p)
+{
+    knd_http_head_value_done(&knd_http_conn_of(p)->req->head);
+    return 0;
+}
+
+static int knd_http_on_headers_complete(llhttp_t *p)
+{
+    knd_http_conn_t *c = knd_http_conn_of(p);
+    knd_http_req_t *r = c->req;
+    knd_http_head_finish(&r->head, p);
+    uv_timer_stop(&c->timer);
+    const char *expect = knd_http_head_get(&r->head, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        knd_http_conn_write3(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, NULL, 0);
+    c->srv->cb(r, c->srv->data);
+    /* Upgrades are not tunnelled yet: treat the request as having no body. */
+    return r->head.upgrade ? 1 : 0;
+}
+
+static int knd_http_on_body(llhttp_t *p, const char *at, size_t n)
+{
+    knd_http_req_t *r = knd_http_conn_of(p)->req;
+    if (r && r->on_body)
+        r->on_body(r, at, n);
+    return 0;
+}
+
+static int knd_http_on_message_complete(llhttp_t *p)
+{
+    knd_http_conn_t *c = knd_http_conn_of(p);
+    knd_http_req_t *r = c->req;
+    if (r == NULL) /* the response already ended and released the request */
+        return HPE_PAUSED;
+    r->body_done = true;
+    if (r->on_body_end)
+        r->on_body_end(r);
+    /* Stop here: the next pipelined request waits until this response has ended. */
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t *knd_http_server_settings(void)
+{
+    static llhttp_settings_t s;
+    static bool init;
+    if (!init) {
+        llhttp_settings_init(&s);
+        s.on_message_begin = knd_http_on_message_begin;
+        s.on_url = knd_http_on_url;
+        s.on_header_field = knd_http_on_field;
+        s.on_header_value = knd_http_on_value;
+        s.on_url_complete = knd_http_on_url_done;
+        s.on_header_field_complete = knd_http_on_field_done;
+        s.on_header_value_complete = knd_http_on_value_done;
+        s.on_headers_complete = knd_http_on_headers_complete;
+        s.on_body = knd_http_on_body;
+        s.on_message_complete = knd_http_on_message_complete;
+        init = true;
+    }
+    return &s;
+}
+
+/* ------------------------------------------------------------------ input processing */
+
+static void knd_http_conn_bad_request(knd_http_conn_t *c, int status, const char *msg)
+{
+    char resp[512];
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s\n",
+                     status, knd_http_reason(status), strlen(msg) + 1, msg);
+    if (c->req) {
+        knd_http_req_t *r = c->req;
+        c->req = NULL;
+        if (r->resp_started) {
+            /* The handler is mid-response: the client broke framing; drop the connection. */
+            if (r->on_abort && !r->resp_ended)
+                r->on_abort(r);
+            knd_http_req_free(r);
+            knd_http_conn_close(c);
+            return;
+        }
+        if (r->on_abort)
+            r->on_abort(r);
+        knd_http_req_free(r);
+    }
+    c->close_after_write = true;
+    knd_http_conn_write3(c, resp, (size_t)n, NULL, 0, NULL, 0);
+    c->eof = true;
+    knd_http_conn_update_reading(c);
+}
+
+/* Feeds bytes to the parser, stashing what follows a completed message. */
+static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n)
+{
+    if (c->closing || c->close_after_write)
+        return;
+    if (c->parser_paused) {
+        knd_buf_append(&c->pending, data, n);
+        knd_http_conn_update_reading(c);
+        return;
+    }
+    llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
+    if (c->closing)
+        return;
+    if (e == HPE_OK)
+        return;
+    if (e == HPE_PAUSED) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        size_t used = (size_t)(pos - data);
+        c->parser_paused = true;
+        if (c->req == NULL) {
+            /* The response ended before the message did: go on right away. */
+            c->parser_paused = false;
+            llhttp_resume(&c->parser);
+        }
+        if (used < n) {
+            knd_buf_t rest;
+            knd_buf_init(&rest);
+            knd_buf_append(&rest, pos, n - used);
+            knd_buf_append(&rest, c->pending.p ? c->pending.p : "", c->pending.len);
+            knd_buf_free(&c->pending);
+            c->pending = rest;
+            if (!c->parser_paused)
+                uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
+        }
+        knd_http_conn_update_reading(c);
+        return;
+    }
+    if (c->req && c->req->head.too_large)
+        knd_http_conn_bad_request(c, 431, "request header fields too large");
+    else
+        knd_http_conn_bad_request(c, 400, llhttp_get_error_reason(&c->parser));
+}
+
+static void knd_http_conn_resume_cb(uv_timer_t *t)
+{
+    knd_http_conn_t *c = t->data;
+    if (c->closing || c->parser_paused)
+        return;
+    knd_buf_t in = c->pending;
+    knd_buf_init(&c->pending);
+    if (in.len)
+        knd_http_conn_process(c, in.p, in.len);
+    knd_buf_free(&in);
+    if (!c->closing && c->eof && c->req == NULL)
+        knd_http_conn_close(c);
+    else
+        knd_http_conn_update_reading(c);
+}
+
+static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    knd_http_conn_t *c = s->data;
+    if (nread > 0)
+        knd_http_conn_process(c, buf->base, (size_t)nread);
+    free(buf->base);
+    if (nread >= 0)
+        return;
+    /* EOF or error: a request still waiting for its response is aborted. */
+    c->eof = true;
+    knd_http_conn_update_reading(c);
+    if (nread == UV_EOF && c->req && c->req->body_done && !c->req->resp_ended &&
+        c->h.stream.write_queue_size == 0 && c->pending.len == 0) {
+        /* Half-close after a full request: a client may still read the answer. */
+        return;
+    }
+    knd_http_conn_close(c);
+}
+
+/* ------------------------------------------------------------------ connections */
+
+static void knd_http_conn_handle_closed(uv_handle_t *h)
+{
+    knd_http_conn_t *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    knd_http_server_t *srv = c->srv;
+    knd_buf_free(&c->pending);
+    free(c);
+    srv->nconns--;
+    knd_http_server_maybe_done(srv);
+}
+
+static void knd_http_conn_close(knd_http_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    knd_http_req_t *r = c->req;
+    if (r) {
+        c->req = NULL;
+        if (!r->resp_ended && r->on_abort) {
+            r->aborted = true;
+            r->on_abort(r);
+        }
+        knd_http_req_free(r);
+    }
+    knd_http_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    uv_close((uv_handle_t *)&c->timer, knd_http_conn_handle_closed);
+    uv_close((uv_handle_t *)&c->resume, knd_http_conn_handle_closed);
+    uv_close(&c->h.handle, knd_http_conn_handle_closed);
+}
+
+static void knd_http_conn_timeout(uv_timer_t *t)
+{
+    knd_http_conn_t *c = t->data;
+    if (c->req && !c->req->resp_started && !c->req->body_done) {
+        /* The head did not arrive in time (slowloris): say so, then close. */
+        knd_http_conn_bad_request(c, 408, "request header timeout");
+        return;
+    }
+    knd_http_conn_close(c);
+}
+
+static void knd_http_server_on_conn(uv_stream_t *ls, int status)
+{
+    knd_http_server_t *srv = ls->data;
+    if (status < 0 || srv->closing)
+        return;
+    knd_http_conn_t *c = knd_xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    if (srv->is_unix)
+        uv_pipe_init(srv->loop, &c->h.pipe, 0);
+    else
+        uv_tcp_init(srv->loop, &c->h.tcp);
+    c->h.handle.data = c;
+    c->open_handles = 1;
+    srv->nconns++;
+    if (uv_accept(ls, &c->h.stream) < 0) {
+        c->closing = true;
+        uv_close(&c->h.handle, knd_http_conn_handle_closed);
+        return;
+    }
+    uv_timer_init(srv->loop, &c->timer);
+    uv_timer_init(srv->loop, &c->resume);
+    c->timer.data = c;
+    c->resume.data = c;
+    c->open_handles = 3;
+    knd_buf_init(&c->pending);
+    strcpy(c->peer, "unix");
+    if (!srv->is_unix) {
+        struct sockaddr_storage ss;
+        int len = sizeof(ss);
+        uv_tcp_nodelay(&c->h.tcp, 1);
+        if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+            if (ss.ss_family == AF_INET6)
+                uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof(c->peer));
+            else
+                uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof(c->peer));
+        }
+    }
+    llhttp_init(&c->parser, HTTP_REQUEST, knd_http_server_settings());
+    c->parser.data = c;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    uv_timer_start(&c->timer, knd_http_conn_timeout, srv->limits.header_timeout_ms, 0);
+    knd_http_conn_update_reading(c);
+}
+
+/* ------------------------------------------------------------------ servers */
+
+static knd_http_server_t *knd_http_server_new(uv_loop_t *loop, const knd_http_limits_t *limits,
+                                              knd_http_request_cb cb, void *data)
+{
+    knd_http_server_t *srv = knd_xcalloc(1, sizeof(*srv));
+    srv->loop = loop;
+    srv->cb = cb;
+    srv->data = data;
+    if (limits)
+        srv->limits = *limits;
+    if (srv->limits.header_timeout_ms == 0)
+        srv->limits.header_timeout_ms = 10000;
+    if (srv->limits.idle_timeout_ms == 0)
+        srv->limits.idle_timeout_ms = 75000;
+    return srv;
+}
+
+static void knd_http_server_free_cb(uv_handle_t *h)
+{
+    knd_http_server_t *srv = h->data;
+    srv->listener_closed = true;
+    knd_http_server_maybe_done(srv);
+}
+
+static int knd_http_server_fail(knd_http_server_t *srv, int rc, knd_err_t *err, const char *what,
+                                const char *addr)
+{
+    knd_err_set(err, KND_E_INTERNAL, "%s %s: %s", what, addr, uv_strerror(rc));
+    err->errno_ = rc;
+    srv->closing = true;
+    uv_close(&srv->listener.handle, knd_http_server_free_cb);
+    return -1;
+}
+
+int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
+                               const knd_http_limits_t *limits, knd_http_request_cb cb,
+                               void *data, knd_http_server_t **out, knd_err_t *err)
+{
+    struct sockaddr_storage ss;
+    char addr[128];
+    snprintf(addr, sizeof(addr), "%s:%d", host, port);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+        return knd_err_set(err, KND_E_INVALID, "invalid listen address %s", addr);
+    knd_http_server_t *srv = knd_http_server_new(loop, limits, cb, data);
+    uv_tcp_init(loop, &srv->listener.tcp);
+    srv->listener.handle.data = srv;
+    int rc = uv_tcp_bind(&srv->listener.tcp, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen(&srv->listener.stream, 511, knd_http_server_on_conn);
+    if (rc < 0)
+        return knd_http_server_fail(srv, rc, err, "listen on", addr);
+    int len = sizeof(ss);
+    uv_tcp_getsockname(&srv->listener.tcp, (struct sockaddr *)&ss, &len);
+    srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    *out = srv;
+    return 0;
+}
+
+int knd_http_server_listen_unix(uv_loop_t *loop, const char *path,
+                                const knd_http_limits_t *limits, knd_http_request_cb cb,
+                                void *data, knd_http_server_t **out, knd_err_t *err)
+{
+    knd_http_server_t *srv = knd_http_server_new(loop, limits, cb, data);
+    srv->is_unix = true;
+    uv_pipe_init(loop, &srv->listener.pipe, 0);
+    srv->listener.handle.data = srv;
+    unlink(path); /* a stale socket from an earlier run; the state dir lock guards live ones */
+    /* Created 0600 from the start: no window where another user could connect. */
+    mode_t old = umask(0177);
+    int rc = uv_pipe_bind(&srv->listener.pipe, path);
+    umask(old);
+    if (rc == 0)
+        rc = uv_listen(&srv->listener.stream, 128, knd_http_server_on_conn);
+    if (rc < 0)
+        return knd_http_server_fail(srv, rc, err, "listen on", path);
+    *out = srv;
+    return 0;
+}
+
+int knd_http_server_port(const knd_http_server_t *srv)
+{
+    return srv->port;
+}
+
+size_t knd_http_server_conns(const knd_http_server_t *srv)
+{
+    return srv->nconns;
+}
+
+static void knd_http_server_maybe_done(knd_http_server_t *srv)
+{
+    /* nconns counts connections until their last handle has closed. */
+    if (!srv->closing || !srv->listener_closed || srv->nconns > 0)
+        return;
+    void (*done)(void *) = srv->done;
+    void *data = srv->done_data;
+    free(srv);
+    if (done)
+        done(data);
+}
+
+void knd_http_server_close(knd_http_server_t *srv, void (*done)(void *data), void *data)
+{
+    srv->closing = true;
+    srv->done = done;
+    srv->done_data = data;
+    knd_http_conn_t *c = srv->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (c->req == NULL)
+            knd_http_conn_close(c);
+    }
+    uv_close(&srv->listener.handle, knd_http_server_free_cb);
+}

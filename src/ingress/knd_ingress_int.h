@@ -1,0 +1,21 @@
+/* knd_ingress_int.h - shared between the ingress listener and the proxy relay. */
+#ifndef KND_INGRESS_INT_H
+#define KND_INGRESS_INT_H
+
+#include "knd_http_server.h"
+#include "knd_ingress.h"
+
+struct knd_ingress_s {
+    uv_loop_t *loop;
+    knd_http_server_t *srv;
+    knd_route_table_t *table; /* current; requests hold their own references */
+    knd_ingress_options_t opt;
+    void (*done)(void *data);
+    void *done_data;
+};
+
+/** Relays req to a target revision (knd_proxy.c). Takes a reference to table. */
+void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t *table,
+                      const knd_rt_entry_t *entry, const knd_rt_target_t *target);
+
+#endif
