@@ -22,7 +22,11 @@
 #include "knd_err.h"
 #include "knd_types.h"
 
-/** Opens (creating if needed) the database at path; ":memory:" for tests. Runs migrations. */
+/**
+ * Opens (creating if needed, mode 0600) the database at path; ":memory:" for tests. Runs
+ * migrations. Uses synchronous=NORMAL; KND_STORE_SYNC_FULL=1 in the environment selects FULL
+ * (an fsync per commit: durable against power loss, slower writes).
+ */
 int knd_store_open(const char *path, knd_store_t **out, knd_err_t *err);
 void knd_store_close(knd_store_t *s);
 
