@@ -38,12 +38,13 @@ typedef void (*knd_instance_cb)(knd_instance_t *inst, knd_instance_state_t state
 typedef struct {
     const char *ns, *revision;  /* for logs and names; borrowed for the call */
     char *const *argv;          /* argv[0] resolved through PATH if it has no '/'; NULL-ended */
-    char *const *env;           /* "K=V" entries, NULL-ended; PORT is appended by the supervisor */
+    char *const *env;           /* "K=V" entries, NULL-ended; PORT is appended by the supervisor
+                                   (replacing any PORT here); without PATH, the daemon's PATH */
     const char *cwd;            /* NULL = the daemon's cwd */
     /* readiness probe: http_path NULL = TCP connect to PORT */
     const char *http_path;
     int probe_period_ms;        /* 0 = Knative's aggressive probing: every 50 ms until ready */
-    int probe_timeout_ms;       /* per attempt; 0 = 1000 */
+    int probe_timeout_ms;       /* per attempt; 0 = 1000 (100 while probing aggressively) */
     int probe_failure_threshold;/* consecutive failures after ready -> NOT_READY; 0 = 3 */
     int grace_ms;               /* SIGTERM -> SIGKILL delay */
 } knd_instance_spec_t;
@@ -73,7 +74,7 @@ void knd_instance_stop(knd_instance_t *inst);
 
 int knd_instance_port(const knd_instance_t *inst);
 int knd_instance_pid(const knd_instance_t *inst);
-const char *knd_instance_id(const knd_instance_t *inst); /* e.g. "hello-00001-7f3a" */
+const char *knd_instance_id(const knd_instance_t *inst); /* e.g. "hello-00001-x7f3b" */
 knd_instance_state_t knd_instance_state(const knd_instance_t *inst);
 /** After STOPPED: exit status (or -1) and terminating signal (or 0). */
 int knd_instance_exit_status(const knd_instance_t *inst);
