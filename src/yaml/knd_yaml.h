@@ -14,10 +14,20 @@
  * merge keys, non-scalar or non-string-able keys, nesting deeper than KND_YAML_MAX_DEPTH,
  * more than KND_YAML_MAX_DOCS documents.
  *
- * Scalars follow what Kubernetes' YAML decoder (sigs.k8s.io/yaml, YAML 1.1 flavour) produces:
- * quoted -> string; plain null/~/empty -> null; true/false (any case) -> bool; decimal, 0x, 0o
- * integers -> integer; decimal floats, .inf/.nan -> real; everything else -> string.
- * Explicit tags !!str !!int !!bool !!float !!null are honoured.
+ * Positions: 1-based line and column of where a node starts, except that a mapping value is
+ * located at its KEY (the line a user edits for `spec.foo: bad`); list items at the item itself;
+ * the document root ("") at the root node.
+ *
+ * Scalars follow what Kubernetes' YAML decoder (sigs.k8s.io/yaml, i.e. go-yaml v2's YAML 1.1
+ * resolver) produces: quoted and block scalars -> string; plain null/Null/NULL/~/empty -> null;
+ * true/True/TRUE, false/False/FALSE and the YAML 1.1 words y/Y/yes/Yes/YES, n/N/no/No/NO,
+ * on/On/ON, off/Off/OFF -> bool; integers after dropping '_' (decimal, 0x, 0o, 0b, leading-0
+ * octal: 017 is 15) -> integer; decimal floats (1.5, 1e3, .5, "08") -> real; everything else ->
+ * string. Integers above INT64_MAX that fit uint64 become reals (jansson integers are int64);
+ * larger ones follow go-yaml to a real if they look decimal, else stay strings. .inf/.nan resolve
+ * to floats but JSON cannot hold them, so they are rejected, as kubectl does.
+ * Explicit tags !!str !!int !!bool !!float !!null are honoured; other tags are rejected. Non-string
+ * keys are stringified as Kubernetes does (`1: x` -> "1", `yes: x` -> "true"); null keys rejected.
  */
 #ifndef KND_YAML_H
 #define KND_YAML_H
@@ -29,6 +39,7 @@
 
 #define KND_YAML_MAX_DEPTH 64
 #define KND_YAML_MAX_DOCS 10000
+#define KND_YAML_MAX_FILE_SIZE (16u * 1024 * 1024) /* knd_yaml_load_file refuses more */
 
 typedef struct knd_posmap_s knd_posmap_t; /* opaque: path -> line:col */
 
@@ -47,7 +58,10 @@ struct knd_doc_s {
 int knd_yaml_load(const char *data, size_t len, const char *filename, knd_doc_t **docs,
                   size_t *ndocs, knd_err_t *err);
 
-/** Reads a whole file (or stdin for "-") and calls knd_yaml_load. */
+/**
+ * Reads a whole file (or stdin for "-", not closed) and calls knd_yaml_load. Unreadable files
+ * and input over KND_YAML_MAX_FILE_SIZE fail with KND_E_INVALID ("open FILE: <strerror>").
+ */
 int knd_yaml_load_file(const char *path, knd_doc_t **docs, size_t *ndocs, knd_err_t *err);
 
 void knd_yaml_docs_free(knd_doc_t *docs, size_t ndocs);
