@@ -36,6 +36,7 @@ void knd_buf_reserve(knd_buf_t *b, size_t extra)
         cap *= 2;
     b->p = knd_xrealloc(b->p, cap);
     b->cap = cap;
+    b->p[b->len] = '\0'; /* knd_buf_cstr must stay valid after a bare reserve */
 }
 
 void knd_buf_append(knd_buf_t *b, const void *p, size_t n)

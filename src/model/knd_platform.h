@@ -31,7 +31,7 @@ struct knd_platform_s {
     /* config-defaults */
     int64_t revision_timeout_seconds;                 /* 300 */
     int64_t max_revision_timeout_seconds;             /* 600 */
-    int64_t revision_response_start_timeout_seconds;  /* 0 = unset */
+    int64_t revision_response_start_timeout_seconds;  /* follows revision-timeout-seconds */
     int64_t revision_idle_timeout_seconds;            /* 0 = unset */
     int64_t container_concurrency;                    /* 0 */
     int64_t container_concurrency_max_limit;          /* 1000 */
