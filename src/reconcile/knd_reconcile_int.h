@@ -1,0 +1,68 @@
+/* knd_reconcile_int.h - state shared by the files of one reconcile pass. */
+#ifndef KND_RECONCILE_INT_H
+#define KND_RECONCILE_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "knd_reconcile.h"
+#include "knd_route_table.h"
+#include "knd_routing.h"
+
+#define KND_LABEL_SERVICE "serving.knative.dev/service"
+#define KND_LABEL_SERVICE_UID "serving.knative.dev/serviceUID"
+#define KND_LABEL_CONFIGURATION "serving.knative.dev/configuration"
+#define KND_LABEL_CONFIGURATION_UID "serving.knative.dev/configurationUID"
+#define KND_LABEL_CONFIG_GENERATION "serving.knative.dev/configurationGeneration"
+#define KND_LABEL_ROUTE "serving.knative.dev/route"
+
+struct knd_reconciler_s {
+    uv_loop_t *loop;
+    knd_store_t *store;
+    knd_supervisor_t *sv;
+    knd_ingress_t *ingress;
+    knd_runtime_t *runtime;
+    knd_platform_t platform;
+    char *default_domain;
+    uv_timer_t kick;
+    uv_timer_t tick;
+    bool running, again, closing;
+    void (*done)(void *data);
+    void *done_data;
+};
+
+/* One pass: every object of each kind, indexed by "ns/name" (borrowed from the lists). */
+typedef struct {
+    knd_reconciler_t *rc;
+    char now[32];
+    json_t *services, *configurations, *revisions, *routes, *domainmappings; /* lists */
+    json_t *svc_idx, *cfg_idx, *rev_idx, *route_idx;                         /* "ns/name" -> obj */
+    json_t *routed;   /* "ns/name" of revisions referenced by resolved route traffic -> true */
+    const char *lookup_ns; /* namespace of the route being resolved */
+    knd_route_table_t *table;
+} knd_pass_t;
+
+/* knd_reconcile.c */
+json_t *knd__pass_get(json_t *idx, const char *ns, const char *name);
+const char *knd__obj_ns(const json_t *o);
+const char *knd__obj_name(const json_t *o);
+const char *knd__obj_uid(const json_t *o);
+const char *knd__obj_label(const json_t *o, const char *key);
+/** Writes obj back if its status differs from `before` (a deep copy taken earlier). */
+void knd__pass_save_status(knd_pass_t *ps, const char *resource, json_t *obj, json_t *before);
+/** Sets a condition from status/reason/message strings. */
+void knd__cond(knd_pass_t *ps, json_t *obj, const char *type, const char *status,
+               const char *reason, const char *message);
+
+/* knd_reconcile_revision.c */
+void knd__reconcile_config_revision(knd_pass_t *ps, json_t *cfg);
+void knd__reconcile_revision_status(knd_pass_t *ps, json_t *rev);
+void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev);
+void knd__reconcile_config_status(knd_pass_t *ps, json_t *cfg);
+
+/* knd_reconcile_route.c */
+void knd__reconcile_route(knd_pass_t *ps, json_t *route);
+void knd__reconcile_service_status(knd_pass_t *ps, json_t *svc);
+void knd__reconcile_domainmapping(knd_pass_t *ps, json_t *dm);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * knd_runtime.c - revisions' instances kept at their desired count (see knd_runtime.h).
+ *
+ * Crashes restart with Kubernetes' CrashLoopBackOff timing: 10 s doubling to 5 min, reset after
+ * 10 min of an instance staying up. An instance stopping on purpose (scale down, delete) leaves
+ * the load-balancing set first, then gets SIGTERM.
+ */
+#include "knd_runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knd_alloc.h"
+#include "knd_log.h"
+#include "knd_time.h"
+
+#define KND_BACKOFF_FIRST_MS 10000
+#define KND_BACKOFF_MAX_MS 300000
+#define KND_BACKOFF_RESET_MS 600000
+
+typedef struct knd_inst_s knd_inst_t;
+
+struct knd_inst_s {
+    knd_inst_t *next;
+    knd_rev_rt_t *owner;
+    knd_instance_t *inst; /* NULL once STOPPED */
+    knd_endpoint_t *ep;   /* borrowed from the revision; NULL once removed */
+    bool stopping;        /* we asked it to stop */
+    uint64_t ready_at;
+};
+
+struct knd_rev_rt_s {
+    knd_rev_rt_t *next;
+    knd_runtime_t *rt;
+    knd_rev_t *rev;       /* reference */
+    knd_inst_t *insts;
+    knd_rev_plan_t plan;
+    bool has_plan, wanted, ever_ready, dying;
+    int desired, demand;  /* demand: instances asked for by waiting requests (scale from 0) */
+    int crashes;
+    uint64_t backoff_until;
+    uv_timer_t retry;     /* fires when the backoff ends */
+    char *fail_reason, *fail_message;
+};
+
+struct knd_runtime_s {
+    uv_loop_t *loop;
+    knd_supervisor_t *sv;
+    knd_rev_rt_t *revs;
+    void (*changed)(void *data);
+    void *data;
+    bool shutting_down;
+    void (*done)(void *data);
+    void *done_data;
+};
+
+static void knd_rev_rt_converge(knd_rev_rt_t *r);
+static void knd_runtime_maybe_done(knd_runtime_t *rt);
+
+void knd_rev_plan_free(knd_rev_plan_t *plan)
+{
+    for (char **p = plan->argv; p && *p; p++)
+        free(*p);
+    for (char **p = plan->env; p && *p; p++)
+        free(*p);
+    free(plan->argv);
+    free(plan->env);
+    free(plan->cwd);
+    free(plan->http_path);
+    memset(plan, 0, sizeof(*plan));
+}
+
+static void knd_runtime_notify(knd_runtime_t *rt)
+{
+    if (!rt->shutting_down && rt->changed)
+        rt->changed(rt->data);
+}
+
+static void knd_rev_rt_set_failure(knd_rev_rt_t *r, const char *reason, const char *message)
+{
+    free(r->fail_reason);
+    free(r->fail_message);
+    r->fail_reason = reason ? knd_xstrdup(reason) : NULL;
+    r->fail_message = message ? knd_xstrdup(message) : NULL;
+}
+
+/* ------------------------------------------------------------------ instances */
+
+static int knd_rev_rt_running(const knd_rev_rt_t *r)
+{
+    int n = 0;
+    for (knd_inst_t *i = r->insts; i; i = i->next)
+        n += i->inst != NULL && !i->stopping;
+    return n;
+}
+
+static void knd_inst_unlink_free(knd_inst_t *in)
+{
+    knd_rev_rt_t *r = in->owner;
+    knd_inst_t **pp = &r->insts;
+    while (*pp && *pp != in)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = in->next;
+    free(in);
+}
+
+static void knd_rev_rt_free(knd_rev_rt_t *r);
+
+static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, void *data)
+{
+    knd_inst_t *in = data;
+    knd_rev_rt_t *r = in->owner;
+    switch (st) {
+    case KND_INSTANCE_READY:
+        if (in->ep)
+            knd_endpoint_set_ready(in->ep, true);
+        in->ready_at = knd_time_mono_ms();
+        if (!r->ever_ready || r->fail_reason) {
+            r->ever_ready = true;
+            knd_rev_rt_set_failure(r, NULL, NULL);
+        }
+        knd_log(KND_LOG_INFO, "runtime", "rev=%s instance=%s ready on port %d", r->rev->name,
+                knd_instance_id(inst), knd_instance_port(inst));
+        knd_runtime_notify(r->rt);
+        break;
+    case KND_INSTANCE_NOT_READY:
+        if (in->ep)
+            knd_endpoint_set_ready(in->ep, false);
+        knd_runtime_notify(r->rt);
+        break;
+    case KND_INSTANCE_STOPPING:
+        if (in->ep) {
+            knd_endpoint_remove(in->ep); /* out of the LB set before SIGTERM lands */
+            in->ep = NULL;
+        }
+        break;
+    case KND_INSTANCE_STOPPED: {
+        if (in->ep) {
+            knd_endpoint_remove(in->ep);
+            in->ep = NULL;
+        }
+        in->inst = NULL;
+        bool crashed = !in->stopping && !r->dying && !r->rt->shutting_down;
+        if (crashed) {
+            int code = knd_instance_exit_status(inst), sig = knd_instance_term_signal(inst);
+            char reason[32], *tail = knd_instance_log_tail(inst, 1024);
+            char *msg;
+            if (sig)
+                snprintf(reason, sizeof(reason), "ExitCode%d", 128 + sig);
+            else
+                snprintf(reason, sizeof(reason), "ExitCode%d", code);
+            msg = knd_xasprintf("Container failed with: %s", tail && *tail ? tail : "(no output)");
+            knd_rev_rt_set_failure(r, reason, msg);
+            free(msg);
+            free(tail);
+            uint64_t now = knd_time_mono_ms();
+            if (in->ready_at && now - in->ready_at > KND_BACKOFF_RESET_MS)
+                r->crashes = 0;
+            uint64_t delay = KND_BACKOFF_FIRST_MS;
+            for (int k = 0; k < r->crashes && delay < KND_BACKOFF_MAX_MS; k++)
+                delay *= 2;
+            if (delay > KND_BACKOFF_MAX_MS)
+                delay = KND_BACKOFF_MAX_MS;
+            r->crashes++;
+            r->backoff_until = now + delay;
+            knd_log(KND_LOG_WARN, "runtime", "rev=%s instance=%s exited (%s); restart in %llu ms",
+                    r->rev->name, knd_instance_id(inst), reason, (unsigned long long)delay);
+        }
+        knd_inst_unlink_free(in);
+        if (r->dying && r->insts == NULL) {
+            knd_runtime_t *rt = r->rt;
+            knd_rev_rt_free(r);
+            knd_runtime_maybe_done(rt);
+            return;
+        }
+        if (r->rt->shutting_down) {
+            knd_runtime_maybe_done(r->rt);
+            return;
+        }
+        knd_rev_rt_converge(r);
+        knd_runtime_notify(r->rt);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void knd_rev_rt_spawn(knd_rev_rt_t *r)
+{
+    knd_instance_spec_t spec = {
+        .ns = r->rev->ns,
+        .revision = r->rev->name,
+        .argv = r->plan.argv,
+        .env = r->plan.env,
+        .cwd = r->plan.cwd,
+        .http_path = r->plan.http_path,
+        .probe_period_ms = r->plan.period_ms,
+        .probe_timeout_ms = r->plan.timeout_ms,
+        .probe_failure_threshold = r->plan.failure_threshold,
+        .grace_ms = r->plan.grace_ms,
+    };
+    knd_inst_t *in = knd_xcalloc(1, sizeof(*in));
+    in->owner = r;
+    knd_err_t err;
+    knd_instance_t *inst = knd_supervisor_spawn(r->rt->sv, &spec, knd_inst_on_state, in, &err);
+    if (inst == NULL) {
+        free(in);
+        knd_rev_rt_set_failure(r, "ContainerMissing", err.msg);
+        r->crashes++;
+        r->backoff_until = knd_time_mono_ms() + KND_BACKOFF_FIRST_MS;
+        knd_log(KND_LOG_WARN, "runtime", "rev=%s: %s", r->rev->name, err.msg);
+        knd_runtime_notify(r->rt);
+        return;
+    }
+    in->inst = inst;
+    in->ep = knd_rev_endpoint_add(r->rev, knd_instance_id(inst), knd_instance_port(inst));
+    in->next = r->insts;
+    r->insts = in;
+}
+
+static void knd_rev_rt_retry(uv_timer_t *t)
+{
+    knd_rev_rt_converge(t->data);
+}
+
+/* Starts or stops instances to match max(desired, demand). */
+static void knd_rev_rt_converge(knd_rev_rt_t *r)
+{
+    if (r->dying || r->rt->shutting_down)
+        return;
+    int want = r->desired > r->demand ? r->desired : r->demand;
+    int running = knd_rev_rt_running(r);
+    if (running < want && r->has_plan) {
+        uint64_t now = knd_time_mono_ms();
+        if (now < r->backoff_until) {
+            uv_timer_start(&r->retry, knd_rev_rt_retry, r->backoff_until - now, 0);
+            return;
+        }
+        for (; running < want; running++)
+            knd_rev_rt_spawn(r);
+    }
+    for (knd_inst_t *i = r->insts; i && running > want; i = i->next) {
+        if (i->inst && !i->stopping) {
+            i->stopping = true;
+            running--;
+            knd_instance_stop(i->inst);
+        }
+    }
+}
+
+/* The activator's poke: a request waits and nothing runs. */
+static void knd_rev_rt_on_demand(knd_rev_t *rev, void *data)
+{
+    knd_rev_rt_t *r = data;
+    if (r->demand < 1) {
+        r->demand = 1;
+        knd_rev_rt_converge(r);
+    }
+}
+
+/* ------------------------------------------------------------------ entries */
+
+knd_runtime_t *knd_runtime_new(uv_loop_t *loop, knd_supervisor_t *sv,
+                               void (*changed)(void *data), void *data)
+{
+    knd_runtime_t *rt = knd_xcalloc(1, sizeof(*rt));
+    rt->loop = loop;
+    rt->sv = sv;
+    rt->changed = changed;
+    rt->data = data;
+    return rt;
+}
+
+knd_rev_rt_t *knd_runtime_find(knd_runtime_t *rt, const char *ns, const char *name)
+{
+    for (knd_rev_rt_t *r = rt->revs; r; r = r->next)
+        if (!r->dying && strcmp(r->rev->ns, ns) == 0 && strcmp(r->rev->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+knd_rev_rt_t *knd_runtime_ensure(knd_runtime_t *rt, const char *ns, const char *name,
+                                 const char *service, const char *configuration, int cc,
+                                 uint64_t timeout_ms)
+{
+    knd_rev_rt_t *r = knd_runtime_find(rt, ns, name);
+    if (r == NULL) {
+        r = knd_xcalloc(1, sizeof(*r));
+        r->rt = rt;
+        r->rev = knd_rev_new(rt->loop, ns, name, service, configuration, cc, timeout_ms);
+        r->rev->on_demand = knd_rev_rt_on_demand;
+        r->rev->demand_data = r;
+        uv_timer_init(rt->loop, &r->retry);
+        r->retry.data = r;
+        r->next = rt->revs;
+        rt->revs = r;
+    }
+    r->wanted = true;
+    return r;
+}
+
+static void knd_rev_rt_timer_closed(uv_handle_t *h)
+{
+    knd_rev_rt_t *r = h->data;
+    knd_runtime_t *rt = r->rt;
+    knd_rev_plan_free(&r->plan);
+    knd_rev_rt_set_failure(r, NULL, NULL);
+    free(r);
+    knd_runtime_maybe_done(rt);
+}
+
+/* Unlinks r and frees it once its timer has closed (r has no instances left). */
+static void knd_rev_rt_free(knd_rev_rt_t *r)
+{
+    knd_runtime_t *rt = r->rt;
+    knd_rev_rt_t **pp = &rt->revs;
+    while (*pp && *pp != r)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = r->next;
+    r->rev->on_demand = NULL;
+    knd_rev_release(r->rev);
+    r->rev = NULL;
+    uv_close((uv_handle_t *)&r->retry, knd_rev_rt_timer_closed);
+}
+
+/* Stops every instance of r; r is freed when the last one has exited. */
+static void knd_rev_rt_kill(knd_rev_rt_t *r)
+{
+    r->dying = true;
+    uv_timer_stop(&r->retry);
+    if (r->insts == NULL) {
+        knd_rev_rt_free(r);
+        return;
+    }
+    for (knd_inst_t *i = r->insts; i; i = i->next) {
+        if (i->inst && !i->stopping) {
+            i->stopping = true;
+            knd_instance_stop(i->inst);
+        }
+    }
+}
+
+void knd_runtime_sweep(knd_runtime_t *rt)
+{
+    knd_rev_rt_t *r = rt->revs, *next;
+    for (; r; r = next) {
+        next = r->next;
+        if (r->dying)
+            continue;
+        if (!r->wanted)
+            knd_rev_rt_kill(r);
+        else
+            r->wanted = false;
+    }
+}
+
+void knd_rev_rt_set_plan(knd_rev_rt_t *r, knd_rev_plan_t *plan, const char *fail_reason,
+                         const char *fail_message)
+{
+    knd_rev_plan_free(&r->plan);
+    if (plan) {
+        r->plan = *plan;
+        memset(plan, 0, sizeof(*plan));
+        r->has_plan = true;
+        if (r->fail_reason && strcmp(r->fail_reason, "ContainerMissing") == 0 &&
+            r->backoff_until == 0)
+            knd_rev_rt_set_failure(r, NULL, NULL);
+    } else {
+        r->has_plan = false;
+        knd_rev_rt_set_failure(r, fail_reason, fail_message);
+    }
+}
+
+void knd_rev_rt_set_desired(knd_rev_rt_t *r, int desired)
+{
+    r->desired = desired;
+    knd_rev_rt_converge(r);
+}
+
+knd_rev_t *knd_rev_rt_rev(const knd_rev_rt_t *r)
+{
+    return r->rev;
+}
+
+int knd_rev_rt_desired(const knd_rev_rt_t *r)
+{
+    return r->desired > r->demand ? r->desired : r->demand;
+}
+
+int knd_rev_rt_ready(const knd_rev_rt_t *r)
+{
+    return (int)knd_rev_ready_count(r->rev);
+}
+
+bool knd_rev_rt_ever_ready(const knd_rev_rt_t *r)
+{
+    return r->ever_ready;
+}
+
+const char *knd_rev_rt_fail_reason(const knd_rev_rt_t *r)
+{
+    return r->fail_reason;
+}
+
+const char *knd_rev_rt_fail_message(const knd_rev_rt_t *r)
+{
+    return r->fail_message;
+}
+
+void knd_runtime_each_instance(knd_runtime_t *rt, const char *ns, const char *service,
+                               void (*fn)(const char *rev, const char *id, const char *path,
+                                          void *data),
+                               void *data)
+{
+    for (knd_rev_rt_t *r = rt->revs; r; r = r->next) {
+        if (r->dying || strcmp(r->rev->ns, ns) != 0 || strcmp(r->rev->service, service) != 0)
+            continue;
+        for (knd_inst_t *i = r->insts; i; i = i->next)
+            if (i->inst)
+                fn(r->rev->name, knd_instance_id(i->inst), knd_instance_log_path(i->inst), data);
+    }
+}
+
+void knd_runtime_each_rev(knd_runtime_t *rt, void (*fn)(const knd_rev_rt_t *r, void *data),
+                          void *data)
+{
+    for (knd_rev_rt_t *r = rt->revs; r; r = r->next)
+        if (!r->dying)
+            fn(r, data);
+}
+
+/* ------------------------------------------------------------------ shutdown */
+
+static void knd_runtime_maybe_done(knd_runtime_t *rt)
+{
+    if (!rt->shutting_down || rt->done == NULL)
+        return;
+    for (knd_rev_rt_t *r = rt->revs; r; r = r->next)
+        if (r->insts)
+            return;
+    /* No instance left: free the remaining entries (their timers close asynchronously). */
+    if (rt->revs) {
+        knd_rev_rt_t *r = rt->revs, *next;
+        for (; r; r = next) {
+            next = r->next;
+            if (!r->dying) {
+                r->dying = true;
+                knd_rev_rt_free(r);
+            }
+        }
+        return; /* called again from the timers' close callbacks */
+    }
+    void (*done)(void *) = rt->done;
+    void *data = rt->done_data;
+    rt->done = NULL;
+    free(rt);
+    done(data);
+}
+
+void knd_runtime_shutdown(knd_runtime_t *rt, void (*done)(void *data), void *data)
+{
+    rt->shutting_down = true;
+    rt->done = done;
+    rt->done_data = data;
+    for (knd_rev_rt_t *r = rt->revs; r; r = r->next) {
+        uv_timer_stop(&r->retry);
+        for (knd_inst_t *i = r->insts; i; i = i->next) {
+            if (i->inst && !i->stopping) {
+                i->stopping = true;
+                knd_instance_stop(i->inst);
+            }
+        }
+    }
+    knd_runtime_maybe_done(rt);
+}

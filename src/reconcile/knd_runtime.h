@@ -1,0 +1,75 @@
+/*
+ * knd_runtime.h - what runs: per revision, its data-plane object (knd_rev_t) and its instances,
+ * kept at a desired count through the supervisor, with crash backoff.
+ *
+ * The reconciler tells the runtime what should run (knd_runtime_ensure + plan + desired count,
+ * then knd_runtime_sweep to stop what is no longer wanted) and reads back what happened (ready
+ * counts, failures). The runtime calls `changed` whenever something a status depends on changed,
+ * so the reconciler can run again. Ownership: the runtime owns every knd_rev_rt_t; callers
+ * borrow them for the duration of a reconcile pass.
+ */
+#ifndef KND_RUNTIME_H
+#define KND_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "knd_activator.h"
+#include "knd_supervisor.h"
+
+typedef struct knd_runtime_s knd_runtime_t;
+typedef struct knd_rev_rt_s knd_rev_rt_t;
+
+/** How to start an instance of a revision. All strings owned by the plan. */
+typedef struct {
+    char **argv, **env; /* NULL-terminated */
+    char *cwd;
+    char *http_path;    /* readiness httpGet path, or NULL for TCP */
+    int period_ms, timeout_ms, failure_threshold, grace_ms;
+} knd_rev_plan_t;
+
+void knd_rev_plan_free(knd_rev_plan_t *plan);
+
+knd_runtime_t *knd_runtime_new(uv_loop_t *loop, knd_supervisor_t *sv,
+                               void (*changed)(void *data), void *data);
+/** Stops every instance; done(data) once all have exited. The runtime is then freed. */
+void knd_runtime_shutdown(knd_runtime_t *rt, void (*done)(void *data), void *data);
+
+/**
+ * Returns the runtime entry of a revision, creating it (with its knd_rev_t) if needed, and marks
+ * it wanted for this pass.
+ */
+knd_rev_rt_t *knd_runtime_ensure(knd_runtime_t *rt, const char *ns, const char *name,
+                                 const char *service, const char *configuration, int cc,
+                                 uint64_t timeout_ms);
+/** Entries not ensured since the last sweep stop their instances and go away. */
+void knd_runtime_sweep(knd_runtime_t *rt);
+/** The entry, or NULL. */
+knd_rev_rt_t *knd_runtime_find(knd_runtime_t *rt, const char *ns, const char *name);
+
+/** Sets how instances start (takes ownership of *plan's contents); NULL plan = cannot start. */
+void knd_rev_rt_set_plan(knd_rev_rt_t *r, knd_rev_plan_t *plan, const char *fail_reason,
+                         const char *fail_message);
+/** The number of instances that should run. */
+void knd_rev_rt_set_desired(knd_rev_rt_t *r, int desired);
+
+knd_rev_t *knd_rev_rt_rev(const knd_rev_rt_t *r);
+int knd_rev_rt_desired(const knd_rev_rt_t *r);
+int knd_rev_rt_ready(const knd_rev_rt_t *r);
+bool knd_rev_rt_ever_ready(const knd_rev_rt_t *r);
+/** The last failure: reason ("ExitCode1", "ContainerMissing") and message, or NULL. */
+const char *knd_rev_rt_fail_reason(const knd_rev_rt_t *r);
+const char *knd_rev_rt_fail_message(const knd_rev_rt_t *r);
+
+/** Instance log files of all revisions of `service` in ns: calls fn(rev, id, path, data). */
+void knd_runtime_each_instance(knd_runtime_t *rt, const char *ns, const char *service,
+                               void (*fn)(const char *rev, const char *id, const char *path,
+                                          void *data),
+                               void *data);
+
+/** Calls fn for every live revision runtime (for metrics). */
+void knd_runtime_each_rev(knd_runtime_t *rt, void (*fn)(const knd_rev_rt_t *r, void *data),
+                          void *data);
+
+#endif
