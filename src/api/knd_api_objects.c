@@ -283,11 +283,11 @@ static void knd_api_delete(knd_api_call_t *call, const knd_kind_info_t *kind, co
         return;
     }
     knd_log(KND_LOG_INFO, "api", "deleted %s %s/%s", kind->resource, ns ? ns : "", name);
-    json_decref(old);
     json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:{s:s, s:s, s:s, s:s}}", "kind", "Status",
                            "apiVersion", "v1", "metadata", "status", "Success", "details", "name",
                            name, "group", kind->group, "kind", kind->resource, "uid",
                            knd_json_str(old, "metadata.uid", ""));
+    json_decref(old);
     knd__api_json(call->req, 200, st);
     json_decref(st);
     knd_reconciler_kick(call->api->deps.rc);

@@ -3,6 +3,7 @@
  * (knd_serve_main); every other verb is a client of its control API, one file per verb.
  */
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "knd_cli.h"
@@ -85,8 +86,44 @@ static int knd_main_help(int argc, char **argv)
     return knd_cli_print_help(&cli);
 }
 
+/*
+ * kubectl accepts global flags before the verb (`knd --state-dir X get ksvc`): move leading
+ * global flags after the verb so each verb's parser sees them. Returns the new argc.
+ */
+static int knd_main_hoist_flags(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--state-dir", "-n", "--namespace", "--server"};
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        bool known = false;
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+            size_t n = strlen(with_value[k]);
+            if (strcmp(argv[i], with_value[k]) == 0 && i + 1 < argc) {
+                i += 2;
+                known = true;
+                break;
+            }
+            if (strncmp(argv[i], with_value[k], n) == 0 && argv[i][n] == '=') {
+                i += 1;
+                known = true;
+                break;
+            }
+        }
+        if (!known)
+            break;
+    }
+    if (i == 1 || i >= argc)
+        return argc;
+    /* argv[1..i) are flags, argv[i] the verb: rotate the verb to the front. */
+    char *verb = argv[i];
+    memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof(*argv));
+    argv[1] = verb;
+    return argc;
+}
+
 int main(int argc, char **argv)
 {
+    argc = knd_main_hoist_flags(argc, argv);
     if (argc < 2) {
         knd_main_usage(stderr);
         return KND_EXIT_INVALID;

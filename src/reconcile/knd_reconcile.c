@@ -436,8 +436,8 @@ knd_runtime_t *knd_reconciler_runtime(knd_reconciler_t *rc)
 static void knd_reconciler_timer_closed(uv_handle_t *h)
 {
     knd_reconciler_t *rc = h->data;
-    if (uv_is_closing((uv_handle_t *)&rc->kick) && h == (uv_handle_t *)&rc->kick)
-        return; /* the tick timer's close callback finishes the job */
+    if (--rc->open_timers > 0)
+        return;
     void (*done)(void *) = rc->done;
     void *data = rc->done_data;
     knd_platform_free(&rc->platform);
@@ -451,6 +451,7 @@ static void knd_reconciler_runtime_done(void *data)
 {
     knd_reconciler_t *rc = data;
     rc->runtime = NULL;
+    rc->open_timers = 2;
     uv_close((uv_handle_t *)&rc->kick, knd_reconciler_timer_closed);
     uv_close((uv_handle_t *)&rc->tick, knd_reconciler_timer_closed);
 }

@@ -27,6 +27,7 @@ struct knd_reconciler_s {
     uv_timer_t kick;
     uv_timer_t tick;
     bool running, again, closing;
+    int open_timers; /* while closing */
     void (*done)(void *data);
     void *done_data;
 };

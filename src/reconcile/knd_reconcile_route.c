@@ -25,7 +25,7 @@ static const json_t *knd_lookup_revision(void *ctx, const char *name)
     return knd__pass_get(ps->rev_idx, ps->lookup_ns, name);
 }
 
-/* The data-plane revision for a routed revision (created on first use). */
+/* The data-plane revision for a routed revision (created on first use). Borrowed. */
 static knd_rev_t *knd_route_rev(knd_pass_t *ps, const char *ns, const char *name)
 {
     json_t *rev = knd__pass_get(ps->rev_idx, ns, name);
@@ -85,9 +85,7 @@ static void knd_route_table_entries(knd_pass_t *ps, const json_t *route, const j
         knd_route_table_add(ps->table, tlocal, ns, name, tag, &one, 1);
         free(tlocal);
     }
-    for (i = 0; i < n; i++)
-        knd_rev_release(targets[i].rev); /* the table took its own references */
-    free(targets);
+    free(targets); /* revisions were borrowed from the runtime; the table took references */
 }
 
 void knd__reconcile_route(knd_pass_t *ps, json_t *route)
@@ -270,8 +268,6 @@ void knd__reconcile_domainmapping(knd_pass_t *ps, json_t *dm)
             knd__cond(ps, dm, "Ready", "False", "DomainAlreadyClaimed",
                       "The domain name is already in use by another route or mapping.");
         }
-        for (i = 0; i < n; i++)
-            knd_rev_release(targets[i].rev);
         free(targets);
     }
     knd__pass_save_status(ps, "domainmappings", dm, before);
