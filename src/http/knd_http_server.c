@@ -87,7 +87,8 @@ static void knd_http_conn_after_write(uv_write_t *w, int status)
     }
     if (c->closing)
         return;
-    if (c->close_after_write && c->h.stream.write_queue_size == 0 && c->req == NULL) {
+    if (c->close_after_write && c->h.stream.write_queue_size == 0 &&
+        (c->req == NULL || c->req->resp_ended)) {
         knd_http_conn_close(c);
         return;
     }
@@ -217,18 +218,19 @@ void knd_http_resp_end(knd_http_req_t *r)
     }
     if (r->body_done) {
         knd_http_conn_req_done(c);
-    } else {
-        /* Answered before the body arrived: the rest of the body would have to be read and
-         * thrown away; closing is simpler and what nginx does for large bodies. */
-        c->close_after_write = true;
-        r->on_body = NULL;
-        r->on_body_end = NULL;
-        r->on_abort = NULL;
-        c->req = NULL;
-        knd_http_req_free(r);
-        if (c->h.stream.write_queue_size == 0)
-            knd_http_conn_close(c);
+        return;
     }
+    if (r->head.content_length <= 0 && !r->head.chunked)
+        return; /* no body: message-complete follows at once and finishes the request */
+    /* Answered before the body arrived: nobody wants the rest, so the connection closes once the
+     * response is out instead of reading (maybe gigabytes) to stay in sync - nginx does the same
+     * for large bodies. Until then r stays, so parser callbacks on the stack still find it. */
+    c->close_after_write = true;
+    r->on_body = NULL;
+    r->on_body_end = NULL;
+    r->on_abort = NULL;
+    if (c->h.stream.write_queue_size == 0)
+        knd_http_conn_close(c);
 }
 
 void knd_http_resp_abort(knd_http_req_t *r)
@@ -350,9 +352,10 @@ static int knd_http_on_headers_complete(llhttp_t *p)
     const char *expect = knd_http_head_get(&r->head, "Expect");
     if (expect && strcasecmp(expect, "100-continue") == 0)
         knd_http_conn_write3(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, NULL, 0);
-    c->srv->cb(r, c->srv->data);
+    bool upgrade = r->head.upgrade;
+    c->srv->cb(r, c->srv->data); /* may answer, and even free r, right away */
     /* Upgrades are not tunnelled yet: treat the request as having no body. */
-    return r->head.upgrade ? 1 : 0;
+    return upgrade ? 1 : 0;
 }
 
 static int knd_http_on_body(llhttp_t *p, const char *at, size_t n)
@@ -370,7 +373,9 @@ static int knd_http_on_message_complete(llhttp_t *p)
     if (r == NULL) /* the response already ended and released the request */
         return HPE_PAUSED;
     r->body_done = true;
-    if (r->on_body_end)
+    if (r->resp_ended)
+        knd_http_conn_req_done(c); /* answered already (from the head): finish it now */
+    else if (r->on_body_end)
         r->on_body_end(r);
     /* Stop here: the next pipelined request waits until this response has ended. */
     return HPE_PAUSED;
