@@ -51,6 +51,7 @@ struct knd_runtime_s {
     void (*changed)(void *data);
     void *data;
     bool shutting_down;
+    int closing; /* entries unlinked whose timer has not closed yet */
     void (*done)(void *data);
     void *done_data;
 };
@@ -309,6 +310,7 @@ static void knd_rev_rt_timer_closed(uv_handle_t *h)
     knd_rev_plan_free(&r->plan);
     knd_rev_rt_set_failure(r, NULL, NULL);
     free(r);
+    rt->closing--;
     knd_runtime_maybe_done(rt);
 }
 
@@ -324,6 +326,7 @@ static void knd_rev_rt_free(knd_rev_rt_t *r)
     r->rev->on_demand = NULL;
     knd_rev_release(r->rev);
     r->rev = NULL;
+    rt->closing++;
     uv_close((uv_handle_t *)&r->retry, knd_rev_rt_timer_closed);
 }
 
@@ -454,6 +457,8 @@ static void knd_runtime_maybe_done(knd_runtime_t *rt)
         }
         return; /* called again from the timers' close callbacks */
     }
+    if (rt->closing > 0)
+        return;
     void (*done)(void *) = rt->done;
     void *data = rt->done_data;
     rt->done = NULL;
