@@ -37,6 +37,7 @@ struct knd_daemon_s {
     uv_loop_t loop;
     char *state_dir, *domain;
     char http_host[64], admin_host[64];
+    char log_dir[PATH_MAX]; /* <state-dir>/logs: borrowed by the supervisor and the API */
     int http_port, admin_port;
     int lock_fd;
     knd_store_t *store;
@@ -268,7 +269,8 @@ static void knd_daemon_on_signal(uv_signal_t *s, int signum)
 static int knd_daemon_start(knd_daemon_t *d)
 {
     knd_err_t err;
-    char path[PATH_MAX], logs[PATH_MAX], run[PATH_MAX];
+    char path[PATH_MAX], run[PATH_MAX];
+    char *logs = d->log_dir;
     if (knd_daemon_mkdir(d->state_dir) < 0) {
         knd_log(KND_LOG_ERROR, "daemon", "create state dir %s: %s", d->state_dir, strerror(errno));
         return -1;
@@ -278,7 +280,7 @@ static int knd_daemon_start(knd_daemon_t *d)
     snprintf(path, sizeof(path), "%s/knd.db", d->state_dir);
     if (knd_store_open(path, &d->store, &err) < 0)
         goto fail;
-    snprintf(logs, sizeof(logs), "%s/logs", d->state_dir);
+    snprintf(logs, sizeof(d->log_dir), "%s/logs", d->state_dir);
     snprintf(run, sizeof(run), "%s/run", d->state_dir);
     if (knd_supervisor_new(&d->loop, logs, run, &d->sv, &err) < 0)
         goto fail;

@@ -108,7 +108,7 @@ def test_get_table_json_yaml(knd):
 
     rc, out, err = knd.cli("get", "ksvc", "-o", "json")
     lst = json.loads(out)
-    assert lst["kind"] == "ServiceList"
+    assert lst["kind"] == "List"  # what kubectl prints for `get -o json` of a list
     assert [i["metadata"]["name"] for i in lst["items"]] == ["hello"]
 
     for verb in ("revision", "revisions", "rev"):

@@ -63,15 +63,18 @@ def test_invalid_update_keeps_old_object(knd):
 
 
 def test_valid_documents_before_an_invalid_one(knd):
-    """kubectl applies document by document: the good ones land, the bad one is reported."""
+    """A stream is validated whole before anything is sent: one bad document means nothing is
+    applied (never a half-applied stream), and the error names the bad one."""
+    before = _snapshot(knd)
     bad = ksvc("bad", marker=knd.marker)
     bad["spec"]["template"]["spec"]["timeoutSeconds"] = 601
     rc, out, err = knd.apply([ksvc("good", marker=knd.marker), bad], check=False)
     assert rc == 2
-    assert "service.serving.knative.dev/good created" in out
+    assert "created" not in out
     assert "expected 0 <= 601 <= 600" in err
-    assert knd.get("services", "good") is not None
+    assert knd.get("services", "good") is None
     assert knd.get("services", "bad") is None
+    assert _snapshot(knd) == before
 
 
 # ---------------------------------------------------------------------- the API directly
