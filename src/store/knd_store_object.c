@@ -273,7 +273,7 @@ int knd_store_list(knd_store_t *s, const char *resource, const char *ns, json_t 
 
 int knd_store_create(knd_store_t *s, const char *resource, json_t *obj, knd_err_t *err)
 {
-    const char *ns, *name;
+    const char *ns = NULL, *name = NULL;
     knd_store_row_t row = {0};
     char uid[37], created[32];
     char *text = NULL;
@@ -348,7 +348,7 @@ static int knd_store_object_rewrite(knd_store_t *s, const char *resource, const 
 int knd_store_update(knd_store_t *s, const char *resource, json_t *obj, int *changed,
                      knd_err_t *err)
 {
-    const char *ns, *name;
+    const char *ns = NULL, *name = NULL;
     knd_store_row_t row = {0};
     json_t *stored = NULL;
     int ret = -1, wrote = 0;

@@ -103,7 +103,7 @@ static void knd_test_pos(const knd_doc_t *doc, const char *path, int line, int c
     int l = -1, c = -1;
     knd_doc_pos(doc, path, &l, &c);
     if (l != line || c != col)
-        fail_msg("%s: want %d:%d, got %d:%d", path, line, col, l, c);
+        fail_msg("%s: want %d:%d, got %d:%d", path ? path : "(root)", line, col, l, c);
 }
 
 static double knd_test_now(void)
