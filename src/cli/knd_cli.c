@@ -350,6 +350,8 @@ size_t knd_cli_validate_file(const knd_cli_file_t *f, knd_buf_t *out)
                 knd_doc_pos(&f->docs[d], errs.v[e].path, &line, &col);
                 knd_output_field_error(out, f->display, line, col, errs.v[e].path,
                                        errs.v[e].msg);
+                if (errs.v[e].details)
+                    knd_buf_printf(out, "    %s\n", errs.v[e].details);
             }
         }
         knd_errlist_free(&errs);

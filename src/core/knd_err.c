@@ -63,6 +63,7 @@ void knd_errlist_free(knd_errlist_t *l)
     for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].path);
         free(l->v[i].msg);
+        free(l->v[i].details);
     }
     free(l->v);
     memset(l, 0, sizeof(*l));
@@ -82,7 +83,16 @@ void knd_errlist_add(knd_errlist_t *l, const char *path, const char *fmt, ...)
     va_end(ap);
     l->v[l->n].path = knd_xstrdup(path ? path : "");
     l->v[l->n].msg = msg;
+    l->v[l->n].details = NULL;
     l->n++;
+}
+
+void knd_errlist_detail(knd_errlist_t *l, const char *details)
+{
+    if (l->n == 0)
+        return;
+    free(l->v[l->n - 1].details);
+    l->v[l->n - 1].details = knd_xstrdup(details);
 }
 
 char *knd_errlist_join(const knd_errlist_t *l)
@@ -96,6 +106,8 @@ char *knd_errlist_join(const knd_errlist_t *l)
             knd_buf_printf(&b, "%s: %s", l->v[i].msg, l->v[i].path);
         else
             knd_buf_puts(&b, l->v[i].msg);
+        if (l->v[i].details)
+            knd_buf_printf(&b, "\n%s", l->v[i].details);
     }
     return knd_buf_steal(&b);
 }

@@ -45,6 +45,7 @@ void knd_err_clear(knd_err_t *err);
 typedef struct {
     char *path;
     char *msg;
+    char *details; /* Knative's FieldError.Details: a hint on its own line, or NULL */
 } knd_field_err_t;
 
 struct knd_errlist_s {
@@ -57,8 +58,10 @@ void knd_errlist_free(knd_errlist_t *l);
 /** Appends an error for `path` (copied). */
 void knd_errlist_add(knd_errlist_t *l, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/** Attaches details (a hint, e.g. where the field belongs) to the last error added. */
+void knd_errlist_detail(knd_errlist_t *l, const char *details);
 /**
- * Renders all errors Knative-style, "msg: path" joined by "\n", into a new heap string
+ * Renders all errors Knative-style, "msg: path" (then "\n" + details if any) joined by "\n", into a new heap string
  * (e.g. "expected 0 <= 2000 <= 1000: spec.template.spec.containerConcurrency").
  */
 char *knd_errlist_join(const knd_errlist_t *l);

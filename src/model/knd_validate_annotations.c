@@ -260,8 +260,11 @@ void knd__validate_no_autoscaling_annotations(knd_vctx_t *c, const json_t *annos
     if (!json_is_object(annos))
         return;
     json_object_foreach((json_t *)annos, k, v) {
-        if (strncmp(k, "autoscaling.knative.dev", strlen("autoscaling.knative.dev")) == 0)
+        if (strncmp(k, "autoscaling.knative.dev", strlen("autoscaling.knative.dev")) == 0) {
             knd_errlist_add(c->errs, path, "invalid key name \"%s\"", k);
+            knd_errlist_detail(c->errs, "autoscaling annotations must be put under "
+                                        "\"spec.template.metadata.annotations\" to work");
+        }
     }
 }
 

@@ -454,8 +454,6 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
     snprintf(key, sizeof(key), "%s/%s", ns, name);
     bool routed = json_object_get(ps->routed, key) != NULL;
     bool ready = knd_rev_stored_ready(rev);
-    json_t *cfg = knd__pass_get(ps->cfg_idx, ns, knd__obj_label(rev, KND_LABEL_CONFIGURATION) ?: "");
-    bool latest = cfg && strcmp(knd_json_str(cfg, "status.latestCreatedRevisionName", ""), name) == 0;
     const knd_platform_t *p = &ps->rc->platform;
     long min_scale = knd_rev_annotation_int(rev, "autoscaling.knative.dev/min-scale",
                                             "autoscaling.knative.dev/minScale", p->min_scale);
@@ -466,8 +464,11 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
     int desired = 0;
     if (routed)
         desired = (int)(min_scale > initial ? min_scale : initial);
-    else if (latest && !ready)
-        desired = initial > 1 ? (int)initial : 1; /* prove the new revision can become ready */
+    else if (!ready)
+        /* Knative starts every new revision at its initial scale to prove it can become ready
+         * (a BYO revision superseded before it was ready must still get there, or a route
+         * naming it could never resolve); once ready and unrouted it goes to zero. */
+        desired = initial > 1 ? (int)initial : 1;
     if (max_scale > 0 && desired > max_scale)
         desired = (int)max_scale;
     knd_rev_rt_t *r = knd_runtime_find(ps->rc->runtime, ns, name);

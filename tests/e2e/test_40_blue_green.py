@@ -81,3 +81,17 @@ def test_unknown_tag_host_is_404(knd):
     r = knd.curl(tag_host("nope", "bg"))
     assert r.status == 404
     assert tag_host("nope", "bg") in r.text
+
+
+def test_superseded_revision_still_becomes_ready(knd):
+    """Apply blue then green without waiting: blue is no longer the latest revision before it
+    was ever ready, yet green's traffic names it. Knative starts every new revision at its
+    initial scale, so blue must still become ready and the split must resolve."""
+    knd.apply(ksvc("bg", marker=knd.marker, template_name="bg-blue", env={"TARGET": "blue"}))
+    knd.apply(ksvc("bg", marker=knd.marker, template_name="bg-green", env={"TARGET": "green"},
+                   traffic=[{"revisionName": "bg-blue", "percent": 100, "tag": "blue"},
+                            {"revisionName": "bg-green", "percent": 0, "tag": "green"}]))
+    knd.wait_ready("bg")
+    knd.wait_for(lambda: knd.curl(tag_host("green", "bg")).status == 200, "green tag host")
+    assert _who(knd, route_host("bg"), 10) == Counter({"Hello blue!": 10})
+    assert _who(knd, tag_host("green", "bg"), 3) == Counter({"Hello green!": 3})
