@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "knd_alloc.h"
@@ -17,21 +18,42 @@ static void knd_naming_md5hex(const char *s, char out[33])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+static bool knd_naming_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 void knd_child_name(const char *parent, const char *suffix, char out[KND_NAME_MAX + 1])
 {
+    const size_t head = KND_NAME_MAX - 32; /* room left beside an md5 hex digest */
     size_t plen = strlen(parent), slen = strlen(suffix);
+    char hex[33];
     if (plen + slen <= KND_NAME_MAX) {
         memcpy(out, parent, plen);
         memcpy(out + plen, suffix, slen + 1);
         return;
     }
-    /* kmeta.ChildName: keep a prefix of the parent, then md5(parent), then the suffix. */
-    char hex[33];
+    if (slen >= head) {
+        /* kmeta.ChildName with a very long suffix: hash everything, keep a prefix of the parent,
+         * pad with the head of the suffix, and drop trailing non-alphanumerics. */
+        char *both = knd_xasprintf("%s%s", parent, suffix);
+        knd_naming_md5hex(both, hex);
+        free(both);
+        size_t keep = plen < head ? plen : head;
+        memcpy(out, parent, keep);
+        memcpy(out + keep, hex, 32);
+        size_t n = keep + 32;
+        size_t pad = KND_NAME_MAX - n < slen ? KND_NAME_MAX - n : slen;
+        memcpy(out + n, suffix, pad);
+        n += pad;
+        while (n > 0 && !knd_naming_alnum(out[n - 1]))
+            n--;
+        out[n] = '\0';
+        return;
+    }
+    /* Keep a prefix of the parent, then md5(parent), then the suffix. */
     knd_naming_md5hex(parent, hex);
-    KND_ASSERT(slen + 32 <= KND_NAME_MAX);
-    size_t keep = KND_NAME_MAX - 32 - slen;
-    if (keep > plen)
-        keep = plen;
+    size_t keep = head - slen;
     memcpy(out, parent, keep);
     memcpy(out + keep, hex, 32);
     memcpy(out + keep + 32, suffix, slen + 1);
