@@ -14,12 +14,10 @@
 
 #define KND_POOL_MAX 64 /* idle keep-alive connections kept per endpoint */
 
-static void knd_endpoint_release(knd_endpoint_t *ep);
-
 /* ------------------------------------------------------------------ revisions */
 
 knd_rev_t *knd_rev_new(uv_loop_t *loop, const char *ns, const char *name, const char *service,
-                       const char *configuration, int container_concurrency, uint64_t timeout_ms)
+                       const char *configuration, const knd_rev_limits_t *limits)
 {
     knd_rev_t *rev = knd_xcalloc(1, sizeof(*rev));
     rev->loop = loop;
@@ -27,9 +25,9 @@ knd_rev_t *knd_rev_new(uv_loop_t *loop, const char *ns, const char *name, const 
     rev->name = knd_xstrdup(name);
     rev->service = knd_xstrdup(service ? service : "");
     rev->configuration = knd_xstrdup(configuration ? configuration : "");
-    rev->container_concurrency = container_concurrency;
-    rev->timeout_ms = timeout_ms;
-    rev->queue_limit = 10000;
+    rev->limits = *limits;
+    if (rev->limits.queue_limit == 0)
+        rev->limits.queue_limit = KND_REV_QUEUE_LIMIT;
     rev->refs = 1;
     return rev;
 }
@@ -78,7 +76,14 @@ static void knd_endpoint_close_pool(knd_endpoint_t *ep)
     ep->nidle = 0;
 }
 
-static void knd_endpoint_release(knd_endpoint_t *ep)
+knd_endpoint_t *knd_endpoint_retain(knd_endpoint_t *ep)
+{
+    KND_ASSERT(ep->refs > 0);
+    ep->refs++;
+    return ep;
+}
+
+void knd_endpoint_release(knd_endpoint_t *ep)
 {
     KND_ASSERT(ep->refs > 0);
     if (--ep->refs > 0)
@@ -107,7 +112,8 @@ static bool knd_endpoint_has_slot(const knd_endpoint_t *ep)
 {
     if (!ep->ready || ep->removed)
         return false;
-    return ep->rev->container_concurrency <= 0 || ep->inflight < ep->rev->container_concurrency;
+    int cc = ep->rev->limits.container_concurrency;
+    return cc <= 0 || ep->inflight < cc;
 }
 
 /* Picks an endpoint with a free slot by Knative's policy for the revision's CC, or NULL. */
@@ -116,7 +122,7 @@ static knd_endpoint_t *knd_rev_pick(knd_rev_t *rev)
     size_t n = rev->neps;
     if (n == 0)
         return NULL;
-    int cc = rev->container_concurrency;
+    int cc = rev->limits.container_concurrency;
     if (cc == 0) {
         /* Power of two choices: two random candidates, the less loaded wins. */
         knd_endpoint_t *best = NULL;
@@ -156,6 +162,7 @@ static knd_endpoint_t *knd_endpoint_grant(knd_endpoint_t *ep)
 {
     ep->inflight++;
     ep->refs++;
+    ep->rev->inflight++;
     ep->rev->requests_total++;
     return ep;
 }
@@ -237,6 +244,12 @@ void knd_endpoint_done(knd_endpoint_t *ep)
 {
     KND_ASSERT(ep->inflight > 0);
     ep->inflight--;
+    ep->rev->inflight--;
+    if (ep->removed && ep->inflight == 0 && ep->on_drained) {
+        void (*drained)(knd_endpoint_t *, void *) = ep->on_drained;
+        ep->on_drained = NULL;
+        drained(ep, ep->drained_data);
+    }
     knd_rev_t *rev = ep->removed ? NULL : knd_rev_retain(ep->rev);
     knd_endpoint_release(ep);
     if (rev) {
@@ -268,8 +281,14 @@ int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_e
         *ep = knd_endpoint_grant(got);
         return 0;
     }
-    if (rev->queued >= rev->queue_limit)
+    size_t ready = knd_rev_ready_count(rev);
+    int cc = rev->limits.container_concurrency;
+    size_t limit = ready == 0 || cc <= 0 ? rev->limits.queue_limit
+                                         : (size_t)KND_BREAKER_FACTOR * (size_t)cc * ready;
+    if (rev->queued + rev->inflight >= limit || rev->queued >= rev->limits.queue_limit) {
+        rev->rejected_total++;
         return UV_EBUSY;
+    }
     knd_activator_wait_t *w = knd_xcalloc(1, sizeof(*w));
     w->cb = cb;
     w->data = data;
@@ -283,9 +302,10 @@ int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_e
     rev->queued++;
     uv_timer_init(rev->loop, &w->timer);
     w->timer.data = w;
-    uv_timer_start(&w->timer, knd_activator_timeout, rev->timeout_ms ? rev->timeout_ms : 300000, 0);
+    uv_timer_start(&w->timer, knd_activator_timeout,
+                   rev->limits.timeout_ms ? rev->limits.timeout_ms : 300000, 0);
     *wp = w;
-    if (knd_rev_ready_count(rev) == 0 && rev->on_demand)
+    if (ready == 0 && rev->on_demand)
         rev->on_demand(rev, rev->demand_data);
     return 1;
 }

@@ -35,7 +35,8 @@ struct knd_activator_wait_s {
 };
 
 struct knd_endpoint_s {
-    knd_rev_t *rev;          /* borrowed: the revision outlives its endpoints' list membership */
+    knd_rev_t *rev;          /* borrowed: valid while the endpoint is in the revision's list or
+                                holds in-flight requests (the revision is kept by their table) */
     char id[64];
     int port;
     int refs;
@@ -43,28 +44,46 @@ struct knd_endpoint_s {
     bool ready, removed;
     knd_http_client_t **idle; /* pooled keep-alive connections */
     size_t nidle, idle_cap;
+    /* Called once a removed endpoint has no request left (graceful drain). */
+    void (*on_drained)(knd_endpoint_t *ep, void *data);
+    void *drained_data;
 };
+
+/** Per-revision request limits, from the Revision spec (immutable for its lifetime). */
+typedef struct {
+    int container_concurrency;  /* 0 = unlimited */
+    uint64_t timeout_ms;        /* timeoutSeconds: total request time, queue wait included */
+    uint64_t response_start_ms; /* responseStartTimeoutSeconds; 0 = off */
+    uint64_t idle_ms;           /* idleTimeoutSeconds; 0 = off */
+    size_t queue_limit;         /* requests waiting at once while no instance is ready */
+} knd_rev_limits_t;
+
+#define KND_REV_QUEUE_LIMIT 10000 /* Knative's activator queue depth */
+#define KND_BREAKER_FACTOR 11      /* queue-proxy admits 10 x CC waiting + CC executing */
 
 struct knd_rev_s {
     uv_loop_t *loop;
     char *ns, *name, *service, *configuration; /* owned */
     int refs;
-    int container_concurrency;  /* 0 = unlimited */
-    uint64_t timeout_ms;        /* the revision's timeoutSeconds: bounds the wait in the queue */
+    knd_rev_limits_t limits;
     knd_endpoint_t **eps;       /* owned references */
     size_t neps, eps_cap;
     size_t rr;                  /* round-robin cursor */
     knd_activator_wait_t *qhead, *qtail;
-    size_t queued, queue_limit;
+    size_t queued;
+    size_t inflight;            /* requests holding an endpoint slot */
     /* Asked when a request finds no ready endpoint (scale-from-zero poke). */
     void (*on_demand)(knd_rev_t *rev, void *data);
     void *demand_data;
     uint64_t requests_total;
+    uint64_t rejected_total;    /* 503 pending request queue full */
+    uint64_t cold_starts_total; /* requests that waited for a first ready instance */
+    uint64_t queue_wait_ms_total;
 };
 
 /** A new revision runtime with one reference. */
 knd_rev_t *knd_rev_new(uv_loop_t *loop, const char *ns, const char *name, const char *service,
-                       const char *configuration, int container_concurrency, uint64_t timeout_ms);
+                       const char *configuration, const knd_rev_limits_t *limits);
 knd_rev_t *knd_rev_retain(knd_rev_t *rev);
 void knd_rev_release(knd_rev_t *rev);
 /** Number of ready, not removed endpoints. */
@@ -76,12 +95,17 @@ knd_endpoint_t *knd_rev_endpoint_add(knd_rev_t *rev, const char *id, int port);
 void knd_endpoint_set_ready(knd_endpoint_t *ep, bool ready);
 /** Removes from the revision (no new requests); in-flight ones finish. Closes pooled conns. */
 void knd_endpoint_remove(knd_endpoint_t *ep);
+knd_endpoint_t *knd_endpoint_retain(knd_endpoint_t *ep);
+void knd_endpoint_release(knd_endpoint_t *ep);
 
 /**
  * Asks for an endpoint with capacity. Returns 0 with *ep granted at once (inflight counted, a
  * reference held); or 1 with the request queued: *w is its handle, and cb(data, ep, 0) fires
  * when capacity appears, or cb(data, NULL, UV_ETIMEDOUT) after the revision's timeout; or
- * UV_EBUSY when the queue is full. After cb fires, *w is gone: forget it.
+ * UV_EBUSY when the breaker is full: with containerConcurrency CC and R ready instances at most
+ * 11 x CC x R requests are admitted (executing + waiting), as Knative's queue-proxy breaker;
+ * with no ready instance (cold start) at most limits.queue_limit wait. After cb fires, *w is
+ * gone: forget it.
  */
 int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_endpoint_t **ep,
                           knd_activator_wait_t **w);

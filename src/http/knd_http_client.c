@@ -15,6 +15,7 @@ struct knd_http_client_s {
     void *data;
     bool connected, closing, reading, paused, head_request, in_exchange, done, broken;
     bool want_drain, interim; /* interim: the current message is a 1xx to skip */
+    bool raw;                 /* after 101 Switching Protocols: a byte tunnel */
 };
 
 typedef struct {
@@ -95,6 +96,11 @@ static int knd_http_client_on_complete(llhttp_t *p)
         c->interim = false;
         return 0;
     }
+    if (c->head.status == 101) {
+        c->raw = true; /* llhttp returns HPE_PAUSED_UPGRADE; the rest is the tunnel's. Never
+                        * pooled: reusable needs `done`, which a tunnel never reaches. */
+        return 0;
+    }
     c->done = true;
     c->in_exchange = false;
     if (c->cbs->on_done)
@@ -133,6 +139,12 @@ static void knd_http_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *bu
 static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     knd_http_client_t *c = s->data;
+    if (nread > 0 && !c->closing && c->raw) {
+        if (c->cbs->on_raw)
+            c->cbs->on_raw(c, buf->base, (size_t)nread);
+        free(buf->base);
+        return;
+    }
     if (nread > 0 && !c->closing) {
         if (!c->in_exchange) {
             /* Bytes while idle, or after the response: the upstream broke framing. */
@@ -141,6 +153,13 @@ static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
             return;
         }
         llhttp_errno_t e = llhttp_execute(&c->parser, buf->base, (size_t)nread);
+        if (e == HPE_PAUSED_UPGRADE && c->raw) {
+            const char *pos = llhttp_get_error_pos(&c->parser);
+            if (pos && pos < buf->base + nread && c->cbs->on_raw && !c->closing)
+                c->cbs->on_raw(c, pos, (size_t)(buf->base + nread - pos));
+            free(buf->base);
+            return;
+        }
         if (e == HPE_PAUSED) {
             if (llhttp_get_error_pos(&c->parser) != buf->base + nread)
                 c->broken = true; /* trailing garbage: do not reuse */
@@ -154,16 +173,17 @@ static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
     free(buf->base);
     if (nread >= 0 || c->closing)
         return;
+    if (c->raw) {
+        knd_http_client_fail(c, (int)nread); /* the tunnel ended */
+        return;
+    }
     /* EOF: a response delimited by the connection's end completes here. */
     if (c->in_exchange && nread == UV_EOF && llhttp_finish(&c->parser) == HPE_OK && c->done) {
         c->broken = true;
         return;
     }
-    if (c->in_exchange || !c->done || nread != UV_EOF) {
-        knd_http_client_fail(c, (int)nread);
-        return;
-    }
-    c->broken = true;
+    /* Any EOF or error outside a completed exchange - including an idle pooled connection the
+     * instance closed - is reported, so the pool drops it. */
     knd_http_client_fail(c, (int)nread);
 }
 

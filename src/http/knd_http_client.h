@@ -25,6 +25,8 @@ typedef struct {
     void (*on_done)(knd_http_client_t *c);             /* response complete */
     void (*on_error)(knd_http_client_t *c, int status); /* broke before on_done (or while idle) */
     void (*on_drain)(knd_http_client_t *c);            /* write queue drained (after a pause) */
+    /* After a 101 response: raw bytes from the upstream (the tunnel); its end is on_error. */
+    void (*on_raw)(knd_http_client_t *c, const char *p, size_t n);
 } knd_http_client_cbs_t;
 
 /** Starts connecting to 127.0.0.1:port; on_connect reports the outcome. */

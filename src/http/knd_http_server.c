@@ -58,6 +58,8 @@ struct knd_http_conn_s {
     bool read_paused;     /* the handler asked for backpressure */
     bool reading;
     bool close_after_write, closing, eof;
+    bool upgraded;        /* the parser stopped at an upgrade: what follows is raw */
+    bool raw;             /* the handler took the tunnel: reads go to req->on_raw */
     char peer[64];
 };
 
@@ -73,6 +75,7 @@ static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n
 static void knd_http_server_maybe_done(knd_http_server_t *srv);
 static void knd_http_conn_resume_cb(uv_timer_t *t);
 static void knd_http_conn_timeout(uv_timer_t *t);
+static void knd_http_conn_update_reading(knd_http_conn_t *c);
 
 /* ------------------------------------------------------------------ writing */
 
@@ -161,7 +164,9 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
     char line[256];
     bool no_body = r->head.method == HTTP_HEAD || status < 200 || status == 204 || status == 304;
     r->resp_no_body = no_body;
-    bool will_close = !r->head.keep_alive || c->srv->closing || c->close_after_write;
+    /* Answering before the body arrived means the connection will close (see resp_end): say so. */
+    bool early = !r->body_done && (r->head.content_length > 0 || r->head.chunked);
+    bool will_close = !r->head.keep_alive || c->srv->closing || c->close_after_write || early;
     int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, knd_http_reason(status));
     char tail[128];
     int tn = 0;
@@ -177,7 +182,9 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
             }
         }
     }
-    if (will_close) {
+    if (status == 101) {
+        /* the handler sent Upgrade/Connection itself; the tunnel follows */
+    } else if (will_close || c->upgraded) {
         c->close_after_write = true;
         tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "Connection: close\r\n");
     } else if (r->head.http_major == 1 && r->head.http_minor == 0) {
@@ -233,6 +240,42 @@ void knd_http_resp_end(knd_http_req_t *r)
         knd_http_conn_close(c);
 }
 
+void knd_http_req_raw_start(knd_http_req_t *r)
+{
+    knd_http_conn_t *c = r->conn;
+    KND_ASSERT(c->upgraded && r->resp_started);
+    c->raw = true;
+    uv_timer_stop(&c->timer);
+    if (c->pending.len && r->on_raw) {
+        knd_buf_t in = c->pending;
+        knd_buf_init(&c->pending);
+        r->on_raw(r, in.p, in.len);
+        knd_buf_free(&in);
+    }
+    knd_http_conn_update_reading(c);
+}
+
+void knd_http_req_raw_write(knd_http_req_t *r, const char *p, size_t n)
+{
+    knd_http_conn_write3(r->conn, p, n, NULL, 0, NULL, 0);
+    if (r->on_drain && r->conn->h.stream.write_queue_size >= KND_HTTP_DRAIN_LOW)
+        r->want_drain = true;
+}
+
+void knd_http_req_raw_close(knd_http_req_t *r)
+{
+    knd_http_conn_t *c = r->conn;
+    r->on_abort = NULL;
+    r->on_raw = NULL;
+    r->on_drain = NULL;
+    r->resp_ended = true;
+    c->close_after_write = true;
+    c->eof = true;
+    knd_http_conn_update_reading(c);
+    if (c->h.stream.write_queue_size == 0)
+        knd_http_conn_close(c);
+}
+
 void knd_http_resp_abort(knd_http_req_t *r)
 {
     knd_http_conn_t *c = r->conn;
@@ -268,7 +311,8 @@ static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 
 static void knd_http_conn_update_reading(knd_http_conn_t *c)
 {
-    bool want = !c->closing && !c->eof && !c->read_paused && c->pending.len < KND_HTTP_PENDING_MAX;
+    bool want = !c->closing && !c->eof && !c->read_paused &&
+                c->pending.len < KND_HTTP_PENDING_MAX && (!c->upgraded || c->raw);
     if (want && !c->reading) {
         if (uv_read_start(&c->h.stream, knd_http_conn_alloc, knd_http_conn_read) == 0)
             c->reading = true;
@@ -348,19 +392,23 @@ static int knd_http_on_headers_complete(llhttp_t *p)
     knd_http_conn_t *c = knd_http_conn_of(p);
     knd_http_req_t *r = c->req;
     knd_http_head_finish(&r->head, p);
-    uv_timer_stop(&c->timer);
+    if (r->head.content_length > 0 || r->head.chunked)
+        uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.body_timeout_ms, 0);
+    else
+        uv_timer_stop(&c->timer);
     const char *expect = knd_http_head_get(&r->head, "Expect");
     if (expect && strcasecmp(expect, "100-continue") == 0)
         knd_http_conn_write3(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, NULL, 0);
-    bool upgrade = r->head.upgrade;
     c->srv->cb(r, c->srv->data); /* may answer, and even free r, right away */
-    /* Upgrades are not tunnelled yet: treat the request as having no body. */
-    return upgrade ? 1 : 0;
+    return 0;
 }
 
 static int knd_http_on_body(llhttp_t *p, const char *at, size_t n)
 {
-    knd_http_req_t *r = knd_http_conn_of(p)->req;
+    knd_http_conn_t *c = knd_http_conn_of(p);
+    knd_http_req_t *r = c->req;
+    /* The body is still moving: push the silence deadline out. */
+    uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.body_timeout_ms, 0);
     if (r && r->on_body)
         r->on_body(r, at, n);
     return 0;
@@ -370,9 +418,15 @@ static int knd_http_on_message_complete(llhttp_t *p)
 {
     knd_http_conn_t *c = knd_http_conn_of(p);
     knd_http_req_t *r = c->req;
+    uv_timer_stop(&c->timer);
     if (r == NULL) /* the response already ended and released the request */
         return HPE_PAUSED;
     r->body_done = true;
+    if (r->head.upgrade && !r->resp_ended) {
+        /* llhttp now returns HPE_PAUSED_UPGRADE: the rest of the input is the tunnel's. */
+        c->upgraded = true;
+        return 0;
+    }
     if (r->resp_ended)
         knd_http_conn_req_done(c); /* answered already (from the head): finish it now */
     else if (r->on_body_end)
@@ -447,6 +501,20 @@ static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n
         return;
     if (e == HPE_OK)
         return;
+    if (e == HPE_PAUSED_UPGRADE) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        c->upgraded = true;
+        if (pos && pos < data + n)
+            knd_buf_append(&c->pending, pos, (size_t)(data + n - pos));
+        if (c->req == NULL || c->req->resp_ended) {
+            c->close_after_write = true; /* refused upgrade: nothing more can be parsed */
+            if (c->h.stream.write_queue_size == 0)
+                knd_http_conn_close(c);
+            return;
+        }
+        knd_http_conn_update_reading(c);
+        return;
+    }
     if (e == HPE_PAUSED) {
         const char *pos = llhttp_get_error_pos(&c->parser);
         size_t used = (size_t)(pos - data);
@@ -494,8 +562,12 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
 static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     knd_http_conn_t *c = s->data;
-    if (nread > 0)
+    if (nread > 0 && c->raw) {
+        if (c->req && c->req->on_raw)
+            c->req->on_raw(c->req, buf->base, (size_t)nread);
+    } else if (nread > 0) {
         knd_http_conn_process(c, buf->base, (size_t)nread);
+    }
     free(buf->base);
     if (nread >= 0)
         return;
@@ -623,6 +695,8 @@ static knd_http_server_t *knd_http_server_new(uv_loop_t *loop, const knd_http_li
         srv->limits.header_timeout_ms = 10000;
     if (srv->limits.idle_timeout_ms == 0)
         srv->limits.idle_timeout_ms = 75000;
+    if (srv->limits.body_timeout_ms == 0)
+        srv->limits.body_timeout_ms = 60000;
     return srv;
 }
 

@@ -28,6 +28,7 @@ typedef void (*knd_http_request_cb)(knd_http_req_t *req, void *data);
 typedef struct {
     uint64_t header_timeout_ms; /* a request head must arrive within this (slowloris); 0 = 10 s */
     uint64_t idle_timeout_ms;   /* keep-alive idle; 0 = 75 s */
+    uint64_t body_timeout_ms;   /* max silence while a request body is read; 0 = 60 s */
 } knd_http_limits_t;
 
 struct knd_http_req_s {
@@ -38,6 +39,9 @@ struct knd_http_req_s {
     void (*on_body_end)(knd_http_req_t *r);                      /* body fully received */
     void (*on_abort)(knd_http_req_t *r);  /* connection lost before the response ended */
     void (*on_drain)(knd_http_req_t *r);  /* response output drained below the low mark */
+    /* After knd_http_req_raw_start (an upgraded connection): bytes from the client. The end of
+     * the tunnel from the client's side is reported through on_abort. */
+    void (*on_raw)(knd_http_req_t *r, const char *p, size_t n);
     char peer[64];                        /* client address ("127.0.0.1", "unix") */
     /* private to the server */
     knd_http_conn_t *conn;
@@ -83,6 +87,17 @@ size_t knd_http_resp_queued(const knd_http_req_t *r);
 /** Stops / restarts reading the request body from the client (backpressure). */
 void knd_http_req_pause(knd_http_req_t *r);
 void knd_http_req_resume(knd_http_req_t *r);
+
+/*
+ * Upgrades (websocket): a request with Upgrade is parsed up to its head; the handler answers
+ * 101 with knd_http_resp_head (the Upgrade/Connection headers are its to send), then calls
+ * knd_http_req_raw_start: from then on the connection carries raw bytes both ways. A non-101
+ * answer to an upgrade request ends the connection after the response.
+ */
+void knd_http_req_raw_start(knd_http_req_t *r);
+void knd_http_req_raw_write(knd_http_req_t *r, const char *p, size_t n);
+/** Ends the tunnel: pending output is flushed, then the connection closes; r is freed. */
+void knd_http_req_raw_close(knd_http_req_t *r);
 
 #define KND_HTTP_DRAIN_LOW (64 * 1024)
 

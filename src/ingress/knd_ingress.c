@@ -33,12 +33,14 @@ static void knd_ingress_on_request(knd_http_req_t *req, void *data)
         return;
     }
     const knd_rt_target_t *t = NULL;
-    if (ing->opt.tag_header_routing && e->tag == NULL) {
+    bool header_routing = ing->opt.tag_header_routing && e->tag == NULL;
+    if (header_routing) {
         /* Knative: an unknown tag header falls through to the default split. */
         const char *tag = knd_http_head_get(&req->head, "Knative-Serving-Tag");
         if (tag)
             t = knd_route_table_tag(e, tag);
     }
+    bool default_route = header_routing && t == NULL;
     if (t == NULL)
         t = knd_route_table_pick(e, (unsigned)random());
     if (t == NULL) {
@@ -46,7 +48,7 @@ static void knd_ingress_on_request(knd_http_req_t *req, void *data)
         knd_http_resp_simple(req, 503, "text/plain; charset=utf-8", msg, strlen(msg));
         return;
     }
-    knd__proxy_start(ing, req, ing->table, e, t);
+    knd__proxy_start(ing, req, ing->table, e, t, default_route);
 }
 
 int knd_ingress_start(uv_loop_t *loop, const char *host, int port, knd_ingress_t **out,

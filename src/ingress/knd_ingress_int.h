@@ -14,8 +14,10 @@ struct knd_ingress_s {
     void *done_data;
 };
 
-/** Relays req to a target revision (knd_proxy.c). Takes a reference to table. */
+/** Relays req to a target revision (knd_proxy.c). Takes a reference to table. default_route:
+ * tag-header routing is on and the request took the route's default split. */
 void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t *table,
-                      const knd_rt_entry_t *entry, const knd_rt_target_t *target);
+                      const knd_rt_entry_t *entry, const knd_rt_target_t *target,
+                      bool default_route);
 
 #endif

@@ -1,12 +1,13 @@
 /*
  * knd_proxy.c - relays one client request to an instance and its response back, streaming both
  * bodies with backpressure (a slow reader pauses the instance's connection; a slow instance
- * pauses the client's upload). Adds Knative's request headers.
+ * pauses the client's upload), enforcing the revision's timeouts, and tunnelling upgraded
+ * connections (websockets). Adds Knative's request headers.
  *
- * Ownership: a knd_proxy_t lives from knd__proxy_start until the exchange ends on both sides:
- * the response completed (or failed) and the client request is released. It holds a reference to
- * the route table it started with (which keeps the revision alive) and, once granted, a slot and
- * a reference on an endpoint.
+ * Ownership: a knd_proxy_t lives from knd__proxy_start until the exchange ends on both sides.
+ * It holds a reference to the route table it started with (which keeps the revision alive) and,
+ * once granted, a slot and a reference on an endpoint. Its timer closes asynchronously, so the
+ * memory goes in the timer's close callback; everything else is released at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,10 @@
 #include "knd_http_client.h"
 #include "knd_ingress_int.h"
 #include "knd_log.h"
+#include "knd_time.h"
 
 #define KND_PROXY_HIGH_WATER (256 * 1024) /* bytes queued before pausing the other side */
+#define KND_TIMEOUT_BODY "request timeout"
 
 typedef struct {
     knd_ingress_t *ing;
@@ -29,12 +32,15 @@ typedef struct {
     knd_activator_wait_t *wait; /* while queued */
     knd_http_client_t *up;      /* upstream connection, or NULL */
     knd_buf_t pending;          /* request body received before the upstream was ready */
+    uv_timer_t timer;           /* the revision's timeouts */
+    uint64_t start_ms, last_write_ms, queued_ms;
     bool up_ready;              /* head sent: body goes straight to the upstream */
     bool body_end;              /* the client's body is complete */
     bool chunked_up;            /* the body goes upstream chunked */
     bool body_sent;             /* some body bytes went upstream: no retry possible */
-    bool resp_started;
-    bool from_pool;
+    bool resp_started, resp_chunked;
+    bool tunnel;                /* upgraded: raw bytes both ways */
+    bool default_route;
     int retries;
 } knd_proxy_t;
 
@@ -44,31 +50,105 @@ static const knd_http_client_cbs_t knd_proxy_idle_cbs;
 
 /* ------------------------------------------------------------------ teardown */
 
+static void knd_proxy_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 static void knd_proxy_free(knd_proxy_t *p)
 {
     knd_activator_cancel(p->wait);
+    p->wait = NULL;
     if (p->up)
         knd_http_client_close(p->up);
+    p->up = NULL;
     if (p->ep)
         knd_endpoint_done(p->ep);
+    p->ep = NULL;
     knd_buf_free(&p->pending);
     knd_route_table_release(p->table);
-    free(p);
+    p->table = NULL;
+    uv_close((uv_handle_t *)&p->timer, knd_proxy_timer_closed);
 }
 
-/* Ends the client side with a short plain-text error (only before any response byte). */
-static void knd_proxy_fail(knd_proxy_t *p, int status, const char *msg)
+/* Takes the client request away from the proxy: no callback reaches p after this. */
+static knd_http_req_t *knd_proxy_detach(knd_proxy_t *p)
 {
     knd_http_req_t *req = p->req;
     p->req = NULL;
     if (req) {
         req->data = NULL;
-        if (p->resp_started)
+        req->on_body = NULL;
+        req->on_body_end = NULL;
+        req->on_abort = NULL;
+        req->on_drain = NULL;
+        req->on_raw = NULL;
+    }
+    return req;
+}
+
+/* Ends the client side with a short plain-text error, or cuts the response if one started. */
+static void knd_proxy_fail(knd_proxy_t *p, int status, const char *msg)
+{
+    knd_http_req_t *req = knd_proxy_detach(p);
+    if (req) {
+        if (p->tunnel)
+            knd_http_req_raw_close(req);
+        else if (p->resp_started)
             knd_http_resp_abort(req);
         else
             knd_http_resp_simple(req, status, "text/plain; charset=utf-8", msg, strlen(msg));
     }
     knd_proxy_free(p);
+}
+
+/* ------------------------------------------------------------------ timeouts (SPEC §d.5) */
+
+static uint64_t knd_proxy_next_deadline(const knd_proxy_t *p)
+{
+    const knd_rev_limits_t *l = &p->rev->limits;
+    uint64_t next = UINT64_MAX;
+    if (l->timeout_ms)
+        next = p->start_ms + l->timeout_ms;
+    if (!p->resp_started && l->response_start_ms && p->start_ms + l->response_start_ms < next)
+        next = p->start_ms + l->response_start_ms;
+    if (l->idle_ms && p->last_write_ms + l->idle_ms < next)
+        next = p->last_write_ms + l->idle_ms;
+    return next;
+}
+
+static void knd_proxy_on_timer(uv_timer_t *t);
+
+static void knd_proxy_arm(knd_proxy_t *p)
+{
+    uint64_t next = knd_proxy_next_deadline(p), now = knd_time_mono_ms();
+    if (next == UINT64_MAX)
+        return;
+    uv_timer_start(&p->timer, knd_proxy_on_timer, next > now ? next - now : 0, 0);
+}
+
+/*
+ * A timeout fired. Before any response byte: 504 "request timeout". After: Knative appends the
+ * message to the body and ends the response - possible with chunked framing; with a declared
+ * Content-Length the only honest end is to cut the connection.
+ */
+static void knd_proxy_on_timer(uv_timer_t *t)
+{
+    knd_proxy_t *p = t->data;
+    if (knd_time_mono_ms() < knd_proxy_next_deadline(p)) {
+        knd_proxy_arm(p); /* an idle deadline moved on since the timer was set */
+        return;
+    }
+    knd_log(KND_LOG_INFO, "ingress", "rev=%s: request timed out after %llu ms", p->rev->name,
+            (unsigned long long)(knd_time_mono_ms() - p->start_ms));
+    if (p->req && p->resp_started && p->resp_chunked) {
+        knd_http_req_t *req = knd_proxy_detach(p);
+        knd_http_resp_body(req, KND_TIMEOUT_BODY, strlen(KND_TIMEOUT_BODY));
+        knd_http_resp_end(req);
+        knd_proxy_free(p);
+        return;
+    }
+    knd_proxy_fail(p, 504, KND_TIMEOUT_BODY "\n");
 }
 
 /* ------------------------------------------------------------------ upstream side */
@@ -94,34 +174,45 @@ static void knd_proxy_write_body(knd_proxy_t *p, const char *data, size_t n)
     }
 }
 
-static void knd_proxy_send_head(knd_proxy_t *p)
+/* Copies the client's headers, minus hop-by-hop ones and the platform's own. */
+static void knd_proxy_head_headers(knd_proxy_t *p, knd_buf_t *b, const char **xff,
+                                   const char **fwd)
 {
-    knd_http_req_t *req = p->req;
-    const knd_http_head_t *h = &req->head;
-    knd_buf_t b;
-    knd_buf_init(&b);
-    knd_buf_printf(&b, "%s %s HTTP/1.1\r\n", llhttp_method_name((llhttp_method_t)h->method),
-                   knd_http_head_url(h));
-    const char *xff = NULL, *fwd = NULL;
+    const knd_http_head_t *h = &p->req->head;
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
         const char *name = knd_http_head_name(h, i), *value = knd_http_head_value(h, i);
         if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0)
             continue;
         if (strcasecmp(name, "X-Forwarded-For") == 0) {
-            xff = value;
+            *xff = value;
             continue;
         }
         if (strcasecmp(name, "Forwarded") == 0) {
-            fwd = value;
+            *fwd = value;
             continue;
         }
         /* The platform sets these; a client must not be able to spoof them. */
-        if (strncasecmp(name, "Knative-Serving-", 16) == 0)
+        if (strncasecmp(name, "Knative-Serving-", 16) == 0 &&
+            strcasecmp(name, "Knative-Serving-Tag") != 0)
             continue;
-        knd_buf_printf(&b, "%s: %s\r\n", name, value);
+        knd_buf_printf(b, "%s: %s\r\n", name, value);
     }
+}
+
+static void knd_proxy_send_head(knd_proxy_t *p)
+{
+    knd_http_req_t *req = p->req;
+    const knd_http_head_t *h = &req->head;
+    knd_buf_t b;
+    const char *xff = NULL, *fwd = NULL;
+    knd_buf_init(&b);
+    knd_buf_printf(&b, "%s %s HTTP/1.1\r\n", llhttp_method_name((llhttp_method_t)h->method),
+                   knd_http_head_url(h));
+    knd_proxy_head_headers(p, &b, &xff, &fwd);
     knd_buf_printf(&b, "Knative-Serving-Revision: %s\r\nKnative-Serving-Namespace: %s\r\n",
                    p->rev->name, p->rev->ns);
+    if (p->default_route)
+        knd_buf_puts(&b, "Knative-Serving-Default-Route: true\r\n");
     if (xff)
         knd_buf_printf(&b, "X-Forwarded-For: %s, %s\r\n", xff, req->peer);
     else
@@ -132,7 +223,10 @@ static void knd_proxy_send_head(knd_proxy_t *p)
         knd_buf_printf(&b, "Forwarded: %s, for=%s;proto=http\r\n", fwd, req->peer);
     else
         knd_buf_printf(&b, "Forwarded: for=%s;proto=http\r\n", req->peer);
-    if (h->content_length >= 0) {
+    if (h->upgrade) {
+        const char *up = knd_http_head_get(h, "Upgrade");
+        knd_buf_printf(&b, "Connection: Upgrade\r\nUpgrade: %s\r\n", up ? up : "websocket");
+    } else if (h->content_length >= 0) {
         knd_buf_printf(&b, "Content-Length: %lld\r\n", (long long)h->content_length);
     } else if (h->chunked) {
         knd_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
@@ -151,6 +245,26 @@ static void knd_proxy_send_head(knd_proxy_t *p)
         knd_http_req_resume(req);
 }
 
+/* A request whose repetition is harmless (RFC 9110 §9.2.2), retried once on a broken instance. */
+static bool knd_proxy_idempotent(const knd_proxy_t *p)
+{
+    switch (p->req ? p->req->head.method : -1) {
+    case HTTP_GET: case HTTP_HEAD: case HTTP_OPTIONS: case HTTP_PUT: case HTTP_DELETE:
+    case HTTP_TRACE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void knd_proxy_retry(knd_proxy_t *p)
+{
+    knd_endpoint_done(p->ep);
+    p->ep = NULL;
+    p->up_ready = false;
+    knd_proxy_acquire(p);
+}
+
 static void knd_proxy_up_connect(knd_http_client_t *c, int status)
 {
     knd_proxy_t *p = knd_http_client_data(c);
@@ -159,10 +273,8 @@ static void knd_proxy_up_connect(knd_http_client_t *c, int status)
                 p->ep->id, uv_strerror(status));
         knd_http_client_close(c);
         p->up = NULL;
-        if (p->retries++ == 0 && !p->body_sent) {
-            knd_endpoint_done(p->ep);
-            p->ep = NULL;
-            knd_proxy_acquire(p);
+        if (p->retries++ == 0 && !p->body_sent) { /* nothing was sent: any method may retry */
+            knd_proxy_retry(p);
             return;
         }
         knd_proxy_fail(p, 502, "knd: cannot connect to the revision's instance\n");
@@ -171,22 +283,53 @@ static void knd_proxy_up_connect(knd_http_client_t *c, int status)
     knd_proxy_send_head(p);
 }
 
+static void knd_proxy_client_raw(knd_http_req_t *req, const char *data, size_t n)
+{
+    knd_proxy_t *p = req->data;
+    knd_http_client_write(p->up, data, n, NULL, 0, NULL, 0);
+    if (knd_http_client_queued(p->up) > KND_PROXY_HIGH_WATER)
+        knd_http_req_pause(req);
+}
+
+static void knd_proxy_up_raw(knd_http_client_t *c, const char *data, size_t n)
+{
+    knd_proxy_t *p = knd_http_client_data(c);
+    if (p->req == NULL)
+        return;
+    knd_http_req_raw_write(p->req, data, n);
+    if (knd_http_resp_queued(p->req) > KND_PROXY_HIGH_WATER)
+        knd_http_client_pause(c);
+}
+
 static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
 {
     knd_proxy_t *p = knd_http_client_data(c);
     if (p->req == NULL)
         return;
+    bool upgrade = h->status == 101 && p->req->head.upgrade;
     knd_buf_t b;
     knd_buf_init(&b);
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
         const char *name = knd_http_head_name(h, i);
-        if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0)
+        bool keep = upgrade && (strcasecmp(name, "Upgrade") == 0 ||
+                                strcasecmp(name, "Connection") == 0);
+        if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0))
             continue;
         knd_buf_printf(&b, "%s: %s\r\n", name, knd_http_head_value(h, i));
     }
     p->resp_started = true;
-    knd_http_resp_head(p->req, h->status, knd_buf_cstr(&b), h->content_length);
+    p->last_write_ms = knd_time_mono_ms();
+    knd_http_resp_head(p->req, h->status, knd_buf_cstr(&b), upgrade ? -1 : h->content_length);
     knd_buf_free(&b);
+    p->resp_chunked = h->content_length < 0 && !upgrade;
+    if (upgrade) {
+        /* A tunnel is not a request: timeoutSeconds no longer applies (Knative's timeout handler
+         * lets hijacked connections go); the slot stays taken until it closes. */
+        p->tunnel = true;
+        uv_timer_stop(&p->timer);
+        p->req->on_raw = knd_proxy_client_raw;
+        knd_http_req_raw_start(p->req);
+    }
 }
 
 static void knd_proxy_up_body(knd_http_client_t *c, const char *data, size_t n)
@@ -194,6 +337,7 @@ static void knd_proxy_up_body(knd_http_client_t *c, const char *data, size_t n)
     knd_proxy_t *p = knd_http_client_data(c);
     if (p->req == NULL)
         return;
+    p->last_write_ms = knd_time_mono_ms();
     knd_http_resp_body(p->req, data, n);
     if (knd_http_resp_queued(p->req) > KND_PROXY_HIGH_WATER)
         knd_http_client_pause(c); /* the client reads slowly: stop reading the instance */
@@ -202,16 +346,9 @@ static void knd_proxy_up_body(knd_http_client_t *c, const char *data, size_t n)
 static void knd_proxy_up_done(knd_http_client_t *c)
 {
     knd_proxy_t *p = knd_http_client_data(c);
-    knd_http_req_t *req = p->req;
-    p->req = NULL;
-    if (req) {
-        req->data = NULL;
-        req->on_abort = NULL;
-        req->on_body = NULL;
-        req->on_body_end = NULL;
-        req->on_drain = NULL;
+    knd_http_req_t *req = knd_proxy_detach(p);
+    if (req)
         knd_http_resp_end(req); /* may free req */
-    }
     if (p->body_end && knd_http_client_reusable(c)) {
         knd_http_client_bind(c, &knd_proxy_idle_cbs, p->ep);
         knd_endpoint_put_conn(p->ep, c);
@@ -225,11 +362,17 @@ static void knd_proxy_up_error(knd_http_client_t *c, int status)
     knd_proxy_t *p = knd_http_client_data(c);
     knd_http_client_close(c);
     p->up = NULL;
-    /* A pooled connection the instance closed while idle: try once more on a fresh one. */
-    if (!p->resp_started && !p->body_sent && p->retries++ == 0) {
-        knd_endpoint_done(p->ep);
-        p->ep = NULL;
-        knd_proxy_acquire(p);
+    if (p->tunnel) { /* the instance closed the tunnel */
+        knd_http_req_t *req = knd_proxy_detach(p);
+        if (req)
+            knd_http_req_raw_close(req);
+        knd_proxy_free(p);
+        return;
+    }
+    /* The instance went away before answering (a pooled connection it closed while idle, or an
+     * instance that died): a request that is safe to repeat gets one more try elsewhere. */
+    if (!p->resp_started && !p->body_sent && p->retries++ == 0 && knd_proxy_idempotent(p)) {
+        knd_proxy_retry(p);
         return;
     }
     knd_log(KND_LOG_WARN, "ingress", "rev=%s: upstream failed: %s", p->rev->name,
@@ -240,7 +383,7 @@ static void knd_proxy_up_error(knd_http_client_t *c, int status)
 static void knd_proxy_up_drain(knd_http_client_t *c)
 {
     knd_proxy_t *p = knd_http_client_data(c);
-    if (p->req && !p->body_end)
+    if (p->req && (!p->body_end || p->tunnel))
         knd_http_req_resume(p->req);
 }
 
@@ -251,19 +394,19 @@ static const knd_http_client_cbs_t knd_proxy_up_cbs = {
     .on_done = knd_proxy_up_done,
     .on_error = knd_proxy_up_error,
     .on_drain = knd_proxy_up_drain,
+    .on_raw = knd_proxy_up_raw,
 };
 
 static void knd_proxy_connect(knd_proxy_t *p)
 {
-    knd_http_client_t *c = knd_endpoint_take_conn(p->ep);
+    /* Upgrades get a fresh connection: the tunnel will own it for good. */
+    knd_http_client_t *c = p->req->head.upgrade ? NULL : knd_endpoint_take_conn(p->ep);
     if (c) {
         knd_http_client_bind(c, &knd_proxy_up_cbs, p);
         p->up = c;
-        p->from_pool = true;
         knd_proxy_send_head(p);
         return;
     }
-    p->from_pool = false;
     p->up = knd_http_client_connect(p->ing->loop, p->ep->port, &knd_proxy_up_cbs, p);
 }
 
@@ -274,9 +417,13 @@ static void knd_proxy_granted(void *data, knd_endpoint_t *ep, int status)
     knd_proxy_t *p = data;
     p->wait = NULL;
     if (ep == NULL) {
-        knd_proxy_fail(p, 504, "knd: timed out waiting for an instance of the revision\n");
+        knd_proxy_fail(p, 504, KND_TIMEOUT_BODY "\n");
         return;
     }
+    uint64_t waited = knd_time_mono_ms() - p->queued_ms;
+    p->rev->queue_wait_ms_total += waited;
+    knd_log(KND_LOG_DEBUG, "ingress", "rev=%s: waited %llu ms for an instance", p->rev->name,
+            (unsigned long long)waited);
     p->ep = ep;
     knd_proxy_connect(p);
 }
@@ -284,11 +431,16 @@ static void knd_proxy_granted(void *data, knd_endpoint_t *ep, int status)
 static void knd_proxy_acquire(knd_proxy_t *p)
 {
     knd_endpoint_t *ep;
+    bool cold = knd_rev_ready_count(p->rev) == 0;
     int rc = knd_activator_acquire(p->rev, knd_proxy_granted, p, &ep, &p->wait);
     if (rc == 0) {
         p->ep = ep;
         knd_proxy_connect(p);
-    } else if (rc < 0) {
+    } else if (rc == 1) {
+        p->queued_ms = knd_time_mono_ms();
+        if (cold && p->retries == 0)
+            p->rev->cold_starts_total++;
+    } else {
         knd_proxy_fail(p, 503, "pending request queue full\n");
     }
 }
@@ -320,8 +472,8 @@ static void knd_proxy_client_body_end(knd_http_req_t *req)
 static void knd_proxy_client_abort(knd_http_req_t *req)
 {
     knd_proxy_t *p = req->data;
-    p->req = NULL;
-    knd_proxy_free(p); /* closes the upstream: a half-sent exchange cannot be reused */
+    p->req = NULL; /* the server frees req after this returns */
+    knd_proxy_free(p); /* closes the upstream: a half-done exchange cannot be reused */
 }
 
 static void knd_proxy_client_drain(knd_http_req_t *req)
@@ -332,19 +484,25 @@ static void knd_proxy_client_drain(knd_http_req_t *req)
 }
 
 void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t *table,
-                      const knd_rt_entry_t *entry, const knd_rt_target_t *target)
+                      const knd_rt_entry_t *entry, const knd_rt_target_t *target,
+                      bool default_route)
 {
     knd_proxy_t *p = knd_xcalloc(1, sizeof(*p));
     p->ing = ing;
     p->req = req;
     p->table = knd_route_table_retain(table);
     p->rev = target->rev;
+    p->default_route = default_route;
     knd_buf_init(&p->pending);
     p->body_end = req->head.content_length <= 0 && !req->head.chunked;
+    p->start_ms = p->last_write_ms = knd_time_mono_ms();
+    uv_timer_init(ing->loop, &p->timer);
+    p->timer.data = p;
     req->data = p;
     req->on_body = knd_proxy_client_body;
     req->on_body_end = knd_proxy_client_body_end;
     req->on_abort = knd_proxy_client_abort;
     req->on_drain = knd_proxy_client_drain;
+    knd_proxy_arm(p);
     knd_proxy_acquire(p);
 }

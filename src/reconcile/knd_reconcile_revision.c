@@ -437,6 +437,18 @@ fail:
     return -1;
 }
 
+void knd__rev_limits(const json_t *rev, knd_rev_limits_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->container_concurrency = (int)knd_json_int(rev, "spec.containerConcurrency", 0);
+    out->timeout_ms = (uint64_t)knd_json_int(rev, "spec.timeoutSeconds", 300) * 1000;
+    out->response_start_ms = (uint64_t)knd_json_int(rev, "spec.responseStartTimeoutSeconds", 0) * 1000;
+    out->idle_ms = (uint64_t)knd_json_int(rev, "spec.idleTimeoutSeconds", 0) * 1000;
+    json_t *q = json_object_get(knd_json_path(rev, "metadata.annotations"), "knd.dev/queue-limit");
+    if (json_is_string(q) && atol(json_string_value(q)) > 0)
+        out->queue_limit = (size_t)atol(json_string_value(q));
+}
+
 /* An annotation of the revision as an integer (new or camelCase spelling), or def. */
 static long knd_rev_annotation_int(const json_t *rev, const char *key, const char *alias, long def)
 {
@@ -476,11 +488,11 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
         if (!routed && desired == 0) {
             r = NULL; /* not wanted any more: the sweep stops it */
         } else {
+            knd_rev_limits_t limits;
+            knd__rev_limits(rev, &limits);
             r = knd_runtime_ensure(ps->rc->runtime, ns, name,
                                    knd__obj_label(rev, KND_LABEL_SERVICE) ?: "",
-                                   knd__obj_label(rev, KND_LABEL_CONFIGURATION) ?: "",
-                                   (int)knd_json_int(rev, "spec.containerConcurrency", 0),
-                                   (uint64_t)knd_json_int(rev, "spec.timeoutSeconds", 300) * 1000);
+                                   knd__obj_label(rev, KND_LABEL_CONFIGURATION) ?: "", &limits);
             knd_rev_plan_t plan;
             const char *reason = NULL;
             char msg[768] = "";

@@ -29,11 +29,11 @@ static const json_t *knd_lookup_revision(void *ctx, const char *name)
 static knd_rev_t *knd_route_rev(knd_pass_t *ps, const char *ns, const char *name)
 {
     json_t *rev = knd__pass_get(ps->rev_idx, ns, name);
+    knd_rev_limits_t limits;
+    knd__rev_limits(rev, &limits);
     knd_rev_rt_t *r = knd_runtime_ensure(
         ps->rc->runtime, ns, name, rev ? knd__obj_label(rev, KND_LABEL_SERVICE) ?: "" : "",
-        rev ? knd__obj_label(rev, KND_LABEL_CONFIGURATION) ?: "" : "",
-        (int)knd_json_int(rev, "spec.containerConcurrency", 0),
-        (uint64_t)knd_json_int(rev, "spec.timeoutSeconds", 300) * 1000);
+        rev ? knd__obj_label(rev, KND_LABEL_CONFIGURATION) ?: "" : "", &limits);
     return knd_rev_rt_rev(r);
 }
 

@@ -20,6 +20,15 @@
 #define KND_BACKOFF_RESET_MS 600000
 
 typedef struct knd_inst_s knd_inst_t;
+typedef struct knd_drain_s knd_drain_t;
+
+/* An instance leaving the LB set, waiting for its in-flight requests before SIGTERM. Allocated
+ * apart from the instance: its timer closes asynchronously, and the instance may exit first. */
+struct knd_drain_s {
+    uv_timer_t timer;
+    knd_inst_t *in;     /* NULL once the instance is gone */
+    knd_endpoint_t *ep; /* reference */
+};
 
 struct knd_inst_s {
     knd_inst_t *next;
@@ -27,6 +36,7 @@ struct knd_inst_s {
     knd_instance_t *inst; /* NULL once STOPPED */
     knd_endpoint_t *ep;   /* borrowed from the revision; NULL once removed */
     bool stopping;        /* we asked it to stop */
+    knd_drain_t *drain;   /* while waiting for in-flight requests */
     uint64_t ready_at;
 };
 
@@ -109,6 +119,69 @@ static void knd_inst_unlink_free(knd_inst_t *in)
 
 static void knd_rev_rt_free(knd_rev_rt_t *r);
 
+static void knd_drain_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Drained, timed out, or the instance exited: stop waiting (and stop the instance if alive). */
+static void knd_drain_finish(knd_drain_t *d)
+{
+    knd_inst_t *in = d->in;
+    d->ep->on_drained = NULL;
+    knd_endpoint_release(d->ep);
+    uv_close((uv_handle_t *)&d->timer, knd_drain_closed);
+    if (in) {
+        in->drain = NULL;
+        if (in->inst)
+            knd_instance_stop(in->inst);
+    }
+}
+
+static void knd_drain_on_drained(knd_endpoint_t *ep, void *data)
+{
+    knd_drain_finish(data);
+}
+
+static void knd_drain_on_timeout(uv_timer_t *t)
+{
+    knd_drain_t *d = t->data;
+    knd_log(KND_LOG_WARN, "runtime", "instance %s: requests still in flight after the drain "
+            "period; stopping it anyway", d->ep->id);
+    knd_drain_finish(d);
+}
+
+/*
+ * Stops an instance gracefully (SPEC §d.6): it leaves the load-balancing set at once; when
+ * requests are still running on it, SIGTERM waits until they finish, at most the revision's
+ * timeoutSeconds - the longest a request may take.
+ */
+static void knd_inst_stop_graceful(knd_inst_t *in)
+{
+    if (in->stopping || in->inst == NULL)
+        return;
+    in->stopping = true;
+    knd_endpoint_t *ep = in->ep;
+    in->ep = NULL;
+    if (ep == NULL || ep->inflight == 0) {
+        if (ep)
+            knd_endpoint_remove(ep);
+        knd_instance_stop(in->inst);
+        return;
+    }
+    knd_drain_t *d = knd_xcalloc(1, sizeof(*d));
+    d->in = in;
+    d->ep = knd_endpoint_retain(ep);
+    ep->on_drained = knd_drain_on_drained;
+    ep->drained_data = d;
+    in->drain = d;
+    knd_endpoint_remove(ep);
+    uv_timer_init(in->owner->rt->loop, &d->timer);
+    d->timer.data = d;
+    uint64_t grace = in->owner->rev->limits.timeout_ms;
+    uv_timer_start(&d->timer, knd_drain_on_timeout, grace ? grace : 300000, 0);
+}
+
 static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, void *data)
 {
     knd_inst_t *in = data;
@@ -143,6 +216,11 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
             in->ep = NULL;
         }
         in->inst = NULL;
+        if (in->drain) { /* exited while draining: nothing left to wait for */
+            in->drain->in = NULL;
+            knd_drain_finish(in->drain);
+            in->drain = NULL;
+        }
         bool crashed = !in->stopping && !r->dying && !r->rt->shutting_down;
         if (crashed) {
             int code = knd_instance_exit_status(inst), sig = knd_instance_term_signal(inst);
@@ -243,11 +321,14 @@ static void knd_rev_rt_converge(knd_rev_rt_t *r)
         for (; running < want; running++)
             knd_rev_rt_spawn(r);
     }
-    for (knd_inst_t *i = r->insts; i && running > want; i = i->next) {
-        if (i->inst && !i->stopping) {
-            i->stopping = true;
-            running--;
-            knd_instance_stop(i->inst);
+    /* Scale down: not-ready instances go first, they serve nothing. */
+    for (int pass = 0; pass < 2 && running > want; pass++) {
+        for (knd_inst_t *i = r->insts; i && running > want; i = i->next) {
+            bool ready = i->ep && i->ep->ready;
+            if (i->inst && !i->stopping && (pass == 1 || !ready)) {
+                running--;
+                knd_inst_stop_graceful(i);
+            }
         }
     }
 }
@@ -284,14 +365,14 @@ knd_rev_rt_t *knd_runtime_find(knd_runtime_t *rt, const char *ns, const char *na
 }
 
 knd_rev_rt_t *knd_runtime_ensure(knd_runtime_t *rt, const char *ns, const char *name,
-                                 const char *service, const char *configuration, int cc,
-                                 uint64_t timeout_ms)
+                                 const char *service, const char *configuration,
+                                 const knd_rev_limits_t *limits)
 {
     knd_rev_rt_t *r = knd_runtime_find(rt, ns, name);
     if (r == NULL) {
         r = knd_xcalloc(1, sizeof(*r));
         r->rt = rt;
-        r->rev = knd_rev_new(rt->loop, ns, name, service, configuration, cc, timeout_ms);
+        r->rev = knd_rev_new(rt->loop, ns, name, service, configuration, limits);
         r->rev->on_demand = knd_rev_rt_on_demand;
         r->rev->demand_data = r;
         uv_timer_init(rt->loop, &r->retry);
@@ -339,12 +420,8 @@ static void knd_rev_rt_kill(knd_rev_rt_t *r)
         knd_rev_rt_free(r);
         return;
     }
-    for (knd_inst_t *i = r->insts; i; i = i->next) {
-        if (i->inst && !i->stopping) {
-            i->stopping = true;
-            knd_instance_stop(i->inst);
-        }
-    }
+    for (knd_inst_t *i = r->insts; i; i = i->next)
+        knd_inst_stop_graceful(i);
 }
 
 void knd_runtime_sweep(knd_runtime_t *rt)
@@ -473,12 +550,8 @@ void knd_runtime_shutdown(knd_runtime_t *rt, void (*done)(void *data), void *dat
     rt->done_data = data;
     for (knd_rev_rt_t *r = rt->revs; r; r = r->next) {
         uv_timer_stop(&r->retry);
-        for (knd_inst_t *i = r->insts; i; i = i->next) {
-            if (i->inst && !i->stopping) {
-                i->stopping = true;
-                knd_instance_stop(i->inst);
-            }
-        }
+        for (knd_inst_t *i = r->insts; i; i = i->next)
+            knd_inst_stop_graceful(i);
     }
     knd_runtime_maybe_done(rt);
 }

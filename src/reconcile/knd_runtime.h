@@ -41,8 +41,8 @@ void knd_runtime_shutdown(knd_runtime_t *rt, void (*done)(void *data), void *dat
  * it wanted for this pass.
  */
 knd_rev_rt_t *knd_runtime_ensure(knd_runtime_t *rt, const char *ns, const char *name,
-                                 const char *service, const char *configuration, int cc,
-                                 uint64_t timeout_ms);
+                                 const char *service, const char *configuration,
+                                 const knd_rev_limits_t *limits);
 /** Entries not ensured since the last sweep stop their instances and go away. */
 void knd_runtime_sweep(knd_runtime_t *rt);
 /** The entry, or NULL. */
