@@ -65,6 +65,8 @@ void knd_http_head_finish(knd_http_head_t *h, llhttp_t *p);
 
 /** True for hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1). */
 bool knd_http_is_hop_header(const char *name);
+/** True if h's Connection header lists `name` (which makes it hop-by-hop too). */
+bool knd_http_connection_lists(const knd_http_head_t *h, const char *name);
 /** "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 const char *knd_http_reason(int status);
 /** Percent-decodes s in place; returns -1 on a malformed escape. */

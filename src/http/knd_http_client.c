@@ -259,8 +259,9 @@ void knd_http_client_begin(knd_http_client_t *c, bool head_request)
     c->in_exchange = true;
     c->done = false;
     c->interim = false;
-    llhttp_init(&c->parser, HTTP_RESPONSE, knd_http_client_settings());
-    c->parser.data = c;
+    /* No llhttp_init here: a reused connection may begin its next exchange from inside the
+     * previous one's completion callback, while llhttp_execute is still on the stack. The
+     * parser is ready for the next message once resumed after the pause at message-complete. */
 }
 
 static void knd_http_client_after_write(uv_write_t *w, int status)

@@ -178,6 +178,23 @@ bool knd_http_is_hop_header(const char *name)
     return false;
 }
 
+bool knd_http_connection_lists(const knd_http_head_t *h, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < h->nhdrs; i++) {
+        if (strcasecmp(knd_http_head_name(h, i), "Connection") != 0)
+            continue;
+        for (const char *p = knd_http_head_value(h, i); *p;) {
+            p += strspn(p, " \t,");
+            size_t len = strcspn(p, " \t,");
+            if (len == n && strncasecmp(p, name, n) == 0)
+                return true;
+            p += len;
+        }
+    }
+    return false;
+}
+
 const char *knd_http_reason(int status)
 {
     switch (status) {

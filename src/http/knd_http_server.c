@@ -164,9 +164,7 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
     char line[256];
     bool no_body = r->head.method == HTTP_HEAD || status < 200 || status == 204 || status == 304;
     r->resp_no_body = no_body;
-    /* Answering before the body arrived means the connection will close (see resp_end): say so. */
-    bool early = !r->body_done && (r->head.content_length > 0 || r->head.chunked);
-    bool will_close = !r->head.keep_alive || c->srv->closing || c->close_after_write || early;
+    bool will_close = !r->head.keep_alive || c->srv->closing || c->close_after_write;
     int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, knd_http_reason(status));
     char tail[128];
     int tn = 0;

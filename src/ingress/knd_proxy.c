@@ -181,7 +181,8 @@ static void knd_proxy_head_headers(knd_proxy_t *p, knd_buf_t *b, const char **xf
     const knd_http_head_t *h = &p->req->head;
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
         const char *name = knd_http_head_name(h, i), *value = knd_http_head_value(h, i);
-        if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0)
+        if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
+            knd_http_connection_lists(h, name))
             continue;
         if (strcasecmp(name, "X-Forwarded-For") == 0) {
             *xff = value;
@@ -313,7 +314,8 @@ static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
         const char *name = knd_http_head_name(h, i);
         bool keep = upgrade && (strcasecmp(name, "Upgrade") == 0 ||
                                 strcasecmp(name, "Connection") == 0);
-        if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0))
+        if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
+                      knd_http_connection_lists(h, name)))
             continue;
         knd_buf_printf(&b, "%s: %s\r\n", name, knd_http_head_value(h, i));
     }

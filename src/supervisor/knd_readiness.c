@@ -1,20 +1,23 @@
 /*
- * knd_readiness.c - one readiness probe attempt (see knd_readiness_int.h).
+ * knd_readiness.c - one network probe attempt, TCP or HTTP (see knd_readiness_int.h).
  *
  * Ownership: an attempt owns a uv_tcp_t and a uv_timer_t (the per-attempt timeout) and frees
  * itself in the last close callback. Finishing is idempotent: the first of connect failure,
  * response, EOF or timeout decides, later events (libuv's UV_ECANCELED callbacks while closing)
- * find the attempt closing and do nothing.
+ * find the attempt closing and do nothing. Failure messages follow the kubelet's (Go's net/http
+ * error strings), because they end up in the Revision's status next to Kubernetes' own.
  */
 #include "knd_readiness_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <llhttp.h>
 
 #include "knd_alloc.h"
+#include "knd_buf.h"
 
 /*
  * The queue-proxy marks its probes the way the kubelet does, so applications that special-case
@@ -30,6 +33,8 @@ struct knd_readiness_s {
     llhttp_t parser;
     char *req; /* owned; NULL for a TCP probe */
     size_t req_len;
+    char *url; /* owned; "http://127.0.0.1:<port><path>" for messages, NULL for TCP */
+    int port;
     int status; /* HTTP status once the headers are complete, else 0 */
     int closing;
     int open_handles;
@@ -57,27 +62,50 @@ static void knd_readiness_on_close(uv_handle_t *h)
     if (--r->open_handles > 0)
         return;
     free(r->req);
+    free(r->url);
     free(r);
 }
 
-static void knd_readiness_finish(knd_readiness_t *r, int ok)
+/** Reports once; msg (a new string or NULL) is freed after the callback. */
+static void knd_readiness_finish(knd_readiness_t *r, int ok, char *msg)
 {
     knd_readiness_cb cb = r->cb;
 
-    if (r->closing)
+    if (r->closing) {
+        free(msg);
         return;
+    }
     r->closing = 1;
     r->cb = NULL;
     uv_timer_stop(&r->timer);
     uv_close((uv_handle_t *)&r->tcp, knd_readiness_on_close);
     uv_close((uv_handle_t *)&r->timer, knd_readiness_on_close);
     if (cb)
-        cb(r->data, ok);
+        cb(r->data, ok, ok ? NULL : msg);
+    free(msg);
+}
+
+/** Fails with an error from the network layer, worded as Go's client reports it. */
+static void knd_readiness_fail_net(knd_readiness_t *r, const char *what)
+{
+    if (r->url)
+        knd_readiness_finish(r, 0, knd_xasprintf("Get \"%s\": %s", r->url, what));
+    else
+        knd_readiness_finish(r, 0, knd_xstrdup(what));
 }
 
 static void knd_readiness_on_timeout(uv_timer_t *t)
 {
-    knd_readiness_finish(t->data, 0);
+    knd_readiness_t *r = t->data;
+    char *what;
+
+    if (r->url)
+        what = knd_xstrdup("context deadline exceeded (Client.Timeout exceeded while awaiting "
+                           "headers)");
+    else
+        what = knd_xasprintf("dial tcp 127.0.0.1:%d: i/o timeout", r->port);
+    knd_readiness_fail_net(r, what);
+    free(what);
 }
 
 static void knd_readiness_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -92,6 +120,15 @@ static int knd_readiness_status_ok(int status)
     return status >= 200 && status < 400;
 }
 
+static void knd_readiness_finish_status(knd_readiness_t *r)
+{
+    if (knd_readiness_status_ok(r->status))
+        knd_readiness_finish(r, 1, NULL);
+    else
+        knd_readiness_finish(r, 0,
+                             knd_xasprintf("HTTP probe failed with statuscode: %d", r->status));
+}
+
 static void knd_readiness_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     knd_readiness_t *r = s->data;
@@ -101,16 +138,19 @@ static void knd_readiness_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t 
         return;
     if (nread < 0) {
         /* EOF before the headers were complete (or a reset): not a valid response */
-        knd_readiness_finish(r, knd_readiness_status_ok(r->status));
+        if (r->status != 0)
+            knd_readiness_finish_status(r);
+        else
+            knd_readiness_fail_net(r, nread == UV_EOF ? "EOF" : uv_strerror((int)nread));
         return;
     }
     if (nread == 0)
         return;
     rc = llhttp_execute(&r->parser, buf->base, (size_t)nread);
     if (r->status != 0)
-        knd_readiness_finish(r, knd_readiness_status_ok(r->status));
+        knd_readiness_finish_status(r);
     else if (rc != HPE_OK)
-        knd_readiness_finish(r, 0);
+        knd_readiness_fail_net(r, "malformed HTTP response");
 }
 
 static void knd_readiness_on_write(uv_write_t *req, int status)
@@ -118,7 +158,7 @@ static void knd_readiness_on_write(uv_write_t *req, int status)
     knd_readiness_t *r = req->data;
 
     if (status < 0)
-        knd_readiness_finish(r, 0);
+        knd_readiness_fail_net(r, uv_strerror(status));
 }
 
 static void knd_readiness_on_connect(uv_connect_t *req, int status)
@@ -129,8 +169,15 @@ static void knd_readiness_on_connect(uv_connect_t *req, int status)
 
     if (r->closing)
         return;
-    if (status < 0 || r->req == NULL) {
-        knd_readiness_finish(r, status == 0);
+    if (status < 0) {
+        char *what = knd_xasprintf("dial tcp 127.0.0.1:%d: connect: %s", r->port,
+                                   uv_strerror(status));
+        knd_readiness_fail_net(r, what);
+        free(what);
+        return;
+    }
+    if (r->req == NULL) {
+        knd_readiness_finish(r, 1, NULL);
         return;
     }
     buf = uv_buf_init(r->req, (unsigned int)r->req_len);
@@ -138,11 +185,45 @@ static void knd_readiness_on_connect(uv_connect_t *req, int status)
     if (rc == 0)
         rc = uv_read_start((uv_stream_t *)&r->tcp, knd_readiness_on_alloc, knd_readiness_on_read);
     if (rc != 0)
-        knd_readiness_finish(r, 0);
+        knd_readiness_fail_net(r, uv_strerror(rc));
+}
+
+/** Whether headers (NULL-ended "Name: value") set the named one, which then replaces ours. */
+static int knd_readiness_has_header(const char *const *headers, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (; headers && *headers; headers++) {
+        if (strncasecmp(*headers, name, n) == 0 && (*headers)[n] == ':')
+            return 1;
+    }
+    return 0;
+}
+
+/** The request: our defaults (each replaced by a user header of the same name), then theirs. */
+static char *knd_readiness_build_request(int port, const char *path, const char *const *headers)
+{
+    knd_buf_t b;
+
+    knd_buf_init(&b);
+    knd_buf_printf(&b, "GET %s HTTP/1.1\r\n", path);
+    if (!knd_readiness_has_header(headers, "Host"))
+        knd_buf_printf(&b, "Host: 127.0.0.1:%d\r\n", port);
+    if (!knd_readiness_has_header(headers, "User-Agent"))
+        knd_buf_printf(&b, "User-Agent: %s\r\n", KND_READINESS_USER_AGENT);
+    if (!knd_readiness_has_header(headers, "Accept"))
+        knd_buf_puts(&b, "Accept: */*\r\n");
+    if (!knd_readiness_has_header(headers, "Connection"))
+        knd_buf_puts(&b, "Connection: close\r\n");
+    for (; headers && *headers; headers++)
+        knd_buf_printf(&b, "%s\r\n", *headers);
+    knd_buf_puts(&b, "\r\n");
+    return knd_buf_steal(&b);
 }
 
 knd_readiness_t *knd__readiness_start(uv_loop_t *loop, int port, const char *http_path,
-                                      int timeout_ms, knd_readiness_cb cb, void *data)
+                                      const char *const *headers, int timeout_ms,
+                                      knd_readiness_cb cb, void *data)
 {
     knd_readiness_t *r = knd_xcalloc(1, sizeof(*r));
     struct sockaddr_in sa;
@@ -150,18 +231,19 @@ knd_readiness_t *knd__readiness_start(uv_loop_t *loop, int port, const char *htt
 
     r->cb = cb;
     r->data = data;
+    r->port = port;
     r->tcp.data = r->timer.data = r->conn.data = r->wr.data = r;
     if (http_path) {
-        r->req = knd_xasprintf("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: %s\r\n"
-                               "Accept: */*\r\nConnection: close\r\n\r\n",
-                               http_path, port, KND_READINESS_USER_AGENT);
+        r->req = knd_readiness_build_request(port, http_path, headers);
         r->req_len = strlen(r->req);
+        r->url = knd_xasprintf("http://127.0.0.1:%d%s", port, http_path);
         llhttp_init(&r->parser, HTTP_RESPONSE, &knd_readiness_settings);
         r->parser.data = r;
     }
     rc = uv_tcp_init(loop, &r->tcp);
     if (rc != 0) {
         free(r->req);
+        free(r->url);
         free(r);
         return NULL;
     }
@@ -173,7 +255,7 @@ knd_readiness_t *knd__readiness_start(uv_loop_t *loop, int port, const char *htt
                             knd_readiness_on_connect);
     if (rc != 0) {
         r->cb = NULL;
-        knd_readiness_finish(r, 0);
+        knd_readiness_finish(r, 0, NULL);
         return NULL;
     }
     uv_timer_start(&r->timer, knd_readiness_on_timeout, (uint64_t)timeout_ms, 0);
@@ -183,5 +265,5 @@ knd_readiness_t *knd__readiness_start(uv_loop_t *loop, int port, const char *htt
 void knd__readiness_cancel(knd_readiness_t *r)
 {
     r->cb = NULL;
-    knd_readiness_finish(r, 0);
+    knd_readiness_finish(r, 0, NULL);
 }

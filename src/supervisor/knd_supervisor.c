@@ -2,10 +2,14 @@
  * knd_supervisor.c - instances of revisions as local processes (see knd_supervisor.h).
  *
  * Ownership: the supervisor owns its instances (a doubly linked list) and each instance owns its
- * libuv handles (process, two pipes, probe timer, kill timer), its log fd and its pid file. An
- * instance leaves the list when it reports STOPPED and is freed in the last close callback of its
- * handles, so nothing of it outlives the loop iteration after the callback. A readiness attempt
- * (knd_readiness.c) is owned by itself; the instance only holds a pointer to cancel it.
+ * libuv handles (process, two pipes, kill timer, one timer per prober), its log fd and its pid
+ * file. An instance leaves the list when it reports STOPPED and is freed in the last close
+ * callback of its handles, so nothing of it outlives the loop iteration after the callback. Probe
+ * scheduling lives in knd_probe.c; probe attempts own themselves (knd_readiness_int.h).
+ *
+ * Logs are bounded: when a write would take <id>.log past its cap, the file is renamed to
+ * <id>.log.1 (replacing the previous generation) and a fresh <id>.log is opened, so readers that
+ * reopen the path by name keep following the newest output.
  *
  * Every instance leads its own session and process group (UV_PROCESS_DETACHED), so a signal to
  * -pid reaches whatever the instance forked, the way a container's processes share its fate.
@@ -26,25 +30,10 @@
 
 #include "knd_alloc.h"
 #include "knd_log.h"
-#include "knd_readiness_int.h"
+#include "knd_supervisor_int.h"
 
-#define KND_SV_LINE_MAX 4096    /* a longer line is written in pieces of this size */
-#define KND_SV_TAIL_MAX 4096    /* output kept in memory for failure messages */
-#define KND_SV_AGGRESSIVE_MS 50 /* Knative's probe interval when periodSeconds is 0 */
-#define KND_SV_AGGRESSIVE_TIMEOUT_MS 100
-#define KND_SV_STEADY_MIN_MS 1000   /* probing interval once ready */
-#define KND_SV_DEFAULT_TIMEOUT_MS 1000
-#define KND_SV_DEFAULT_FAILURES 3
 #define KND_SV_DRAIN_MS 1000 /* after exit, how long escaped descendants may hold the pipes */
 #define KND_SV_ID_CHARS "bcdfghjklmnpqrstvwxz2456789" /* Kubernetes' name-suffix alphabet */
-
-typedef struct knd_instance_stream_s {
-    uv_pipe_t pipe;
-    knd_instance_t *inst;
-    size_t len;
-    int eof;
-    char line[KND_SV_LINE_MAX]; /* the partial line not yet written */
-} knd_instance_stream_t;
 
 struct knd_supervisor_s {
     uv_loop_t *loop;
@@ -55,31 +44,6 @@ struct knd_supervisor_s {
     void (*done)(void *data);
     void *done_data;
     uv_timer_t done_timer; /* defers done() out of the caller's stack */
-};
-
-struct knd_instance_s {
-    knd_supervisor_t *sv;
-    knd_instance_t *prev, *next;
-    char *id, *log_path, *pid_path, *http_path; /* owned */
-    int port, pid;
-    knd_instance_state_t state;
-    knd_instance_cb cb;
-    void *data;
-    int period_ms, timeout_ms, failure_threshold, grace_ms;
-    int failures;   /* consecutive probe failures since the last success */
-    int ever_ready; /* past the start-up probing */
-    int exit_status, term_signal;
-    int exited, finished;
-    int log_fd;
-    int open_handles;
-    uv_process_t proc;
-    knd_instance_stream_t out, err;
-    uv_timer_t probe_timer;
-    uv_timer_t kill_timer; /* SIGTERM -> SIGKILL grace, then the post-exit drain limit */
-    knd_readiness_t *probe; /* the attempt in flight, or NULL */
-    size_t tail_len, tail_end;
-    char tail[KND_SV_TAIL_MAX]; /* ring of the latest output */
-    char rbuf[16384];
 };
 
 /* ---- small file helpers ---------------------------------------------------------------- */
@@ -268,6 +232,38 @@ void knd_supervisor_free(knd_supervisor_t *sv)
     uv_close((uv_handle_t *)&sv->done_timer, knd_supervisor_on_close);
 }
 
+/**
+ * The instance's environment: spec->env without any PORT, then PORT=<port>. Without a PATH of
+ * its own the instance gets the daemon's, which is also where argv[0] is looked up.
+ */
+static char **knd_supervisor_build_env(const knd_instance_spec_t *spec, int port)
+{
+    size_t n = 0, k = 0;
+    int has_path = 0;
+    const char *path = getenv("PATH");
+    char **env;
+
+    for (; spec->env && spec->env[n]; n++)
+        has_path |= strncmp(spec->env[n], "PATH=", 5) == 0;
+    env = knd_xcalloc(n + 3, sizeof(*env));
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(spec->env[i], "PORT=", 5) != 0)
+            env[k++] = knd_xstrdup(spec->env[i]);
+    }
+    env[k++] = knd_xasprintf("PORT=%d", port);
+    if (!has_path && path)
+        env[k++] = knd_xasprintf("PATH=%s", path);
+    env[k] = NULL;
+    return env;
+}
+
+static void knd_supervisor_free_env(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
 /* ---- instance output ------------------------------------------------------------------- */
 
 static void knd_instance_tail_append(knd_instance_t *inst, const char *p, size_t n)
@@ -290,6 +286,34 @@ static void knd_instance_tail_append(knd_instance_t *inst, const char *p, size_t
         inst->tail_len = KND_SV_TAIL_MAX;
 }
 
+/**
+ * Starts a new log generation: <id>.log becomes <id>.log.1 (the older one is dropped). On failure
+ * the current file stays open and keeps growing: output is never lost for want of a rename.
+ */
+static void knd_instance_log_rotate(knd_instance_t *inst)
+{
+    char *old = knd_xasprintf("%s.1", inst->log_path);
+    int fd;
+
+    if (rename(inst->log_path, old) == -1) {
+        knd_log(KND_LOG_WARN, "supervisor", "instance=%s: rotating %s: %s", inst->id,
+                inst->log_path, strerror(errno));
+        inst->log_size = 0; /* try again a generation later, not on every line */
+        goto out;
+    }
+    fd = open(inst->log_path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        knd_log(KND_LOG_WARN, "supervisor", "instance=%s: opening %s: %s", inst->id,
+                inst->log_path, strerror(errno));
+        goto out;
+    }
+    close(inst->log_fd);
+    inst->log_fd = fd;
+    inst->log_size = 0;
+out:
+    free(old);
+}
+
 /** Writes the stream's buffered line (complete, or cut at the limit or at EOF) to the log. */
 static void knd_instance_stream_flush(knd_instance_stream_t *st)
 {
@@ -298,6 +322,8 @@ static void knd_instance_stream_flush(knd_instance_stream_t *st)
 
     if (st->len == 0)
         return;
+    if (inst->log_fd != -1 && inst->log_size > 0 && inst->log_size + st->len > inst->log_max)
+        knd_instance_log_rotate(inst);
     while (inst->log_fd != -1 && off < st->len) {
         ssize_t w = write(inst->log_fd, st->line + off, st->len - off);
         if (w == -1 && errno == EINTR)
@@ -308,6 +334,7 @@ static void knd_instance_stream_flush(knd_instance_stream_t *st)
             break;
         }
         off += (size_t)w;
+        inst->log_size += (size_t)w;
     }
     knd_instance_tail_append(inst, st->line, st->len);
     st->len = 0;
@@ -339,34 +366,36 @@ static void knd_instance_on_close(uv_handle_t *h)
 
     if (--inst->open_handles > 0)
         return;
+    knd__probe_free(inst);
+    knd_supervisor_free_env(inst->env);
     free(inst->id);
     free(inst->log_path);
     free(inst->pid_path);
-    free(inst->http_path);
+    free(inst->cwd);
+    free(inst->stop_reason);
     free(inst);
+}
+
+static void knd_instance_on_prober_close(uv_handle_t *h)
+{
+    knd_prober_t *p = h->data;
+
+    h->data = p->inst;
+    knd_instance_on_close(h);
 }
 
 /** Closes every handle; the instance is freed once they are all closed. */
 static void knd_instance_close(knd_instance_t *inst)
 {
-    inst->open_handles = 5;
+    inst->open_handles = 4 + KND_PROBER_COUNT;
     uv_close((uv_handle_t *)&inst->proc, knd_instance_on_close);
     uv_close((uv_handle_t *)&inst->out.pipe, knd_instance_on_close);
     uv_close((uv_handle_t *)&inst->err.pipe, knd_instance_on_close);
-    uv_close((uv_handle_t *)&inst->probe_timer, knd_instance_on_close);
     uv_close((uv_handle_t *)&inst->kill_timer, knd_instance_on_close);
+    knd__probe_close(inst, knd_instance_on_prober_close);
 }
 
-static void knd_instance_stop_probing(knd_instance_t *inst)
-{
-    uv_timer_stop(&inst->probe_timer);
-    if (inst->probe) {
-        knd__readiness_cancel(inst->probe);
-        inst->probe = NULL;
-    }
-}
-
-static void knd_instance_set_state(knd_instance_t *inst, knd_instance_state_t state)
+void knd__instance_set_state(knd_instance_t *inst, knd_instance_state_t state)
 {
     if (inst->state == state)
         return;
@@ -384,7 +413,7 @@ static void knd_instance_finish(knd_instance_t *inst)
         return;
     inst->finished = 1;
     uv_timer_stop(&inst->kill_timer);
-    knd_instance_stop_probing(inst);
+    knd__probe_stop(inst);
     uv_read_stop((uv_stream_t *)&inst->out.pipe);
     uv_read_stop((uv_stream_t *)&inst->err.pipe);
     knd_instance_stream_flush(&inst->out);
@@ -402,7 +431,7 @@ static void knd_instance_finish(knd_instance_t *inst)
     sv->n_instances--;
     knd_log(KND_LOG_INFO, "supervisor", "instance=%s pid=%d exited: status %d signal %d",
             inst->id, inst->pid, inst->exit_status, inst->term_signal);
-    knd_instance_set_state(inst, KND_INSTANCE_STOPPED);
+    knd__instance_set_state(inst, KND_INSTANCE_STOPPED);
     knd_instance_close(inst);
     knd_supervisor_check_done(sv);
 }
@@ -421,7 +450,7 @@ static void knd_instance_on_exit(uv_process_t *proc, int64_t status, int term_si
     inst->exit_status = term_signal ? -1 : (int)status;
     /* the container is gone once its main process is: take whatever it left behind with it */
     kill(-inst->pid, SIGKILL);
-    knd_instance_stop_probing(inst);
+    knd__probe_stop(inst);
     uv_timer_stop(&inst->kill_timer);
     if (inst->out.eof && inst->err.eof)
         knd_instance_finish(inst);
@@ -454,53 +483,6 @@ static void knd_instance_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
         knd_instance_finish(inst);
 }
 
-/* ---- readiness ------------------------------------------------------------------------- */
-
-static void knd_instance_on_probe_timer(uv_timer_t *t);
-
-static void knd_instance_on_probe(void *data, int ok)
-{
-    knd_instance_t *inst = data;
-    int steady = inst->period_ms > KND_SV_STEADY_MIN_MS ? inst->period_ms : KND_SV_STEADY_MIN_MS;
-
-    inst->probe = NULL;
-    if (inst->exited || inst->state == KND_INSTANCE_STOPPING)
-        return;
-    if (ok) {
-        inst->failures = 0;
-        inst->ever_ready = 1;
-        uv_timer_start(&inst->probe_timer, knd_instance_on_probe_timer, (uint64_t)steady, 0);
-        knd_instance_set_state(inst, KND_INSTANCE_READY);
-        return;
-    }
-    if (!inst->ever_ready) {
-        int every = inst->period_ms > 0 ? inst->period_ms : KND_SV_AGGRESSIVE_MS;
-        uv_timer_start(&inst->probe_timer, knd_instance_on_probe_timer, (uint64_t)every, 0);
-        return;
-    }
-    uv_timer_start(&inst->probe_timer, knd_instance_on_probe_timer, (uint64_t)steady, 0);
-    if (++inst->failures >= inst->failure_threshold)
-        knd_instance_set_state(inst, KND_INSTANCE_NOT_READY);
-}
-
-static void knd_instance_on_probe_timer(uv_timer_t *t)
-{
-    knd_instance_t *inst = t->data;
-    int timeout = inst->timeout_ms;
-
-    if (inst->exited || inst->state == KND_INSTANCE_STOPPING || inst->probe)
-        return;
-    if (timeout <= 0) {
-        /* Knative's aggressive start-up probing uses short attempts, steady probing the default */
-        timeout = inst->period_ms == 0 && !inst->ever_ready ? KND_SV_AGGRESSIVE_TIMEOUT_MS
-                                                            : KND_SV_DEFAULT_TIMEOUT_MS;
-    }
-    inst->probe = knd__readiness_start(inst->sv->loop, inst->port, inst->http_path, timeout,
-                                       knd_instance_on_probe, inst);
-    if (inst->probe == NULL)
-        knd_instance_on_probe(inst, 0);
-}
-
 /* ---- stop ------------------------------------------------------------------------------ */
 
 static void knd_instance_on_grace_timeout(uv_timer_t *t)
@@ -519,12 +501,23 @@ void knd_instance_stop(knd_instance_t *inst)
 {
     if (inst->exited || inst->state == KND_INSTANCE_STOPPING || inst->state == KND_INSTANCE_STOPPED)
         return;
-    knd_instance_stop_probing(inst);
+    knd__probe_stop(inst);
     if (kill(-inst->pid, SIGTERM) == -1)
         kill(inst->pid, SIGTERM);
     uv_timer_start(&inst->kill_timer, knd_instance_on_grace_timeout,
                    (uint64_t)(inst->grace_ms > 0 ? inst->grace_ms : 0), 0);
-    knd_instance_set_state(inst, KND_INSTANCE_STOPPING);
+    knd__instance_set_state(inst, KND_INSTANCE_STOPPING);
+}
+
+void knd__instance_probe_kill(knd_instance_t *inst, const char *reason)
+{
+    if (inst->exited || inst->state == KND_INSTANCE_STOPPING || inst->state == KND_INSTANCE_STOPPED)
+        return;
+    free(inst->stop_reason);
+    inst->stop_reason = knd_xstrdup(reason);
+    knd_log(KND_LOG_NOTICE, "supervisor", "instance=%s pid=%d: %s, stopping", inst->id, inst->pid,
+            reason);
+    knd_instance_stop(inst);
 }
 
 /* ---- spawn ----------------------------------------------------------------------------- */
@@ -550,14 +543,7 @@ static int knd_supervisor_check_spec(const knd_instance_spec_t *spec, knd_err_t 
     if (spec->cwd && !S_ISDIR(st.st_mode))
         return knd_err_set(err, KND_E_INVALID, "working directory \"%s\": %s", spec->cwd,
                            strerror(ENOTDIR));
-    /* the path goes into the request line verbatim: no room for spaces or header injection */
-    for (const char *c = spec->http_path; c && *c; c++) {
-        if ((unsigned char)*c <= ' ' || *c == 0x7f)
-            return knd_err_set(err, KND_E_INVALID, "invalid readiness probe path");
-    }
-    if (spec->http_path && spec->http_path[0] != '/')
-        return knd_err_set(err, KND_E_INVALID, "readiness probe path must start with '/'");
-    return 0;
+    return knd__probe_check(spec, err);
 }
 
 static void knd_supervisor_make_id(const char *revision, char **out)
@@ -578,38 +564,6 @@ static void knd_supervisor_make_id(const char *revision, char **out)
     *out = knd_xasprintf("%s-%s", revision, suffix);
 }
 
-/**
- * The instance's environment: spec->env without any PORT, then PORT=<port>. Without a PATH of
- * its own the instance gets the daemon's, which is also where argv[0] is looked up.
- */
-static char **knd_supervisor_build_env(const knd_instance_spec_t *spec, int port)
-{
-    size_t n = 0, k = 0;
-    int has_path = 0;
-    const char *path = getenv("PATH");
-    char **env;
-
-    for (; spec->env && spec->env[n]; n++)
-        has_path |= strncmp(spec->env[n], "PATH=", 5) == 0;
-    env = knd_xcalloc(n + 3, sizeof(*env));
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(spec->env[i], "PORT=", 5) != 0)
-            env[k++] = knd_xstrdup(spec->env[i]);
-    }
-    env[k++] = knd_xasprintf("PORT=%d", port);
-    if (!has_path && path)
-        env[k++] = knd_xasprintf("PATH=%s", path);
-    env[k] = NULL;
-    return env;
-}
-
-static void knd_supervisor_free_env(char **env)
-{
-    for (size_t i = 0; env[i]; i++)
-        free(env[i]);
-    free(env);
-}
-
 /** Creates the log directory and file; fills log_path and log_fd. */
 static int knd_supervisor_open_log(knd_supervisor_t *sv, const knd_instance_spec_t *spec,
                                    knd_instance_t *inst, knd_err_t *err)
@@ -620,8 +574,11 @@ static int knd_supervisor_open_log(knd_supervisor_t *sv, const knd_instance_spec
     inst->log_path = knd_xasprintf("%s/%s.log", dir, inst->id);
     free(dir);
     if (rc == 0) {
+        struct stat st;
         inst->log_fd = open(inst->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         rc = inst->log_fd == -1 ? -errno : 0;
+        if (rc == 0 && fstat(inst->log_fd, &st) == 0)
+            inst->log_size = (size_t)st.st_size;
     }
     if (rc < 0) {
         knd_err_set(err, KND_E_INTERNAL, "opening %s: %s", inst->log_path, strerror(-rc));
@@ -649,16 +606,17 @@ static void knd_instance_write_pid_file(knd_instance_t *inst)
     fclose(f);
 }
 
-static void knd_instance_init_handles(knd_supervisor_t *sv, knd_instance_t *inst)
+static void knd_instance_init_handles(knd_supervisor_t *sv, knd_instance_t *inst,
+                                      const knd_instance_spec_t *spec)
 {
     uv_pipe_init(sv->loop, &inst->out.pipe, 0);
     uv_pipe_init(sv->loop, &inst->err.pipe, 0);
-    uv_timer_init(sv->loop, &inst->probe_timer);
     uv_timer_init(sv->loop, &inst->kill_timer);
     inst->out.inst = inst->err.inst = inst;
     inst->out.pipe.data = &inst->out;
     inst->err.pipe.data = &inst->err;
-    inst->proc.data = inst->probe_timer.data = inst->kill_timer.data = inst;
+    inst->proc.data = inst->kill_timer.data = inst;
+    knd__probe_init(inst, sv->loop, spec);
 }
 
 static knd_instance_t *knd_instance_new(knd_supervisor_t *sv, const knd_instance_spec_t *spec)
@@ -669,11 +627,8 @@ static knd_instance_t *knd_instance_new(knd_supervisor_t *sv, const knd_instance
     inst->log_fd = -1;
     inst->exit_status = -1;
     inst->state = KND_INSTANCE_STARTING;
-    inst->http_path = spec->http_path ? knd_xstrdup(spec->http_path) : NULL;
-    inst->period_ms = spec->probe_period_ms > 0 ? spec->probe_period_ms : 0;
-    inst->timeout_ms = spec->probe_timeout_ms > 0 ? spec->probe_timeout_ms : 0;
-    inst->failure_threshold =
-        spec->probe_failure_threshold > 0 ? spec->probe_failure_threshold : KND_SV_DEFAULT_FAILURES;
+    inst->log_max = spec->log_max_bytes > 0 ? spec->log_max_bytes : KND_INSTANCE_LOG_MAX_DEFAULT;
+    inst->cwd = spec->cwd ? knd_xstrdup(spec->cwd) : NULL;
     inst->grace_ms = spec->grace_ms > 0 ? spec->grace_ms : 0;
     knd_supervisor_make_id(spec->revision, &inst->id);
     inst->pid_path = knd_xasprintf("%s/%s.pid", sv->run_dir, inst->id);
@@ -685,7 +640,6 @@ static int knd_instance_exec(knd_instance_t *inst, const knd_instance_spec_t *sp
 {
     uv_stdio_container_t stdio[3];
     uv_process_options_t opt;
-    char **env = knd_supervisor_build_env(spec, inst->port);
     int rc;
 
     memset(&opt, 0, sizeof(opt));
@@ -698,13 +652,12 @@ static int knd_instance_exec(knd_instance_t *inst, const knd_instance_spec_t *sp
     opt.exit_cb = knd_instance_on_exit;
     opt.file = spec->argv[0];
     opt.args = (char **)spec->argv;
-    opt.env = env;
+    opt.env = inst->env;
     opt.cwd = spec->cwd;
     opt.flags = UV_PROCESS_DETACHED; /* setsid(): the instance leads its own process group */
     opt.stdio_count = 3;
     opt.stdio = stdio;
     rc = uv_spawn(inst->sv->loop, &inst->proc, &opt);
-    knd_supervisor_free_env(env);
     if (rc < 0) {
         knd_err_set(err, KND_E_INVALID, "exec \"%s\": %s", spec->argv[0], strerror(-rc));
         if (err)
@@ -734,7 +687,8 @@ knd_instance_t *knd_supervisor_spawn(knd_supervisor_t *sv, const knd_instance_sp
     }
     if (knd_supervisor_open_log(sv, spec, inst, err) != 0)
         goto fail_unopened;
-    knd_instance_init_handles(sv, inst);
+    inst->env = knd_supervisor_build_env(spec, inst->port);
+    knd_instance_init_handles(sv, inst, spec);
     if (knd_instance_exec(inst, spec, err) != 0) {
         close(inst->log_fd);
         inst->log_fd = -1;
@@ -752,7 +706,7 @@ knd_instance_t *knd_supervisor_spawn(knd_supervisor_t *sv, const knd_instance_sp
         sv->instances->prev = inst;
     sv->instances = inst;
     sv->n_instances++;
-    uv_timer_start(&inst->probe_timer, knd_instance_on_probe_timer, 0, 0);
+    knd__probe_begin(inst);
     knd_log(KND_LOG_INFO, "supervisor", "instance=%s pid=%d port=%d started: %s", inst->id,
             inst->pid, inst->port, spec->argv[0]);
     return inst;
@@ -763,7 +717,7 @@ fail_unopened:
     free(inst->id);
     free(inst->log_path);
     free(inst->pid_path);
-    free(inst->http_path);
+    free(inst->cwd);
     free(inst);
     return NULL;
 }
@@ -798,6 +752,11 @@ int knd_instance_exit_status(const knd_instance_t *inst)
 int knd_instance_term_signal(const knd_instance_t *inst)
 {
     return inst->term_signal;
+}
+
+const char *knd_instance_stop_reason(const knd_instance_t *inst)
+{
+    return inst->stop_reason;
 }
 
 const char *knd_instance_log_path(const knd_instance_t *inst)
