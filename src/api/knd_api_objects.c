@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "knd_alloc.h"
 #include "knd_api_int.h"
@@ -211,14 +212,41 @@ fail:
     return NULL;
 }
 
+/* metadata.generateName: prefix (cut to 58) + 5 characters from Kubernetes' alphabet. */
+static void knd_api_generate_name(json_t *obj, const char *prefix)
+{
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    unsigned char rnd[5];
+    char name[64];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        for (size_t i = 0; i < sizeof(rnd); i++)
+            rnd[i] = (unsigned char)random();
+    size_t n = strlen(prefix) > 58 ? 58 : strlen(prefix);
+    memcpy(name, prefix, n);
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        name[n++] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+    name[n] = '\0';
+    json_object_set_new(json_object_get(obj, "metadata"), "name", json_string(name));
+}
+
 static void knd_api_create(knd_api_call_t *call, const knd_kind_info_t *kind, const char *ns)
 {
     json_t *obj = knd_api_admit(call, kind, ns, NULL);
     if (obj == NULL)
         return;
     knd_err_t err;
+    const char *gen = knd_json_str(obj, "metadata.generateName", "");
+    bool generate = *knd_json_str(obj, "metadata.name", "") == '\0' && *gen;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        if (generate)
+            knd_api_generate_name(obj, gen);
+        rc = knd_store_create(call->api->deps.store, kind->resource, obj, &err);
+        if (rc == 0 || !generate || err.code != KND_E_EXISTS || attempt == 8)
+            break;
+    }
     const char *name = knd_json_str(obj, "metadata.name", "");
-    if (knd_store_create(call->api->deps.store, kind->resource, obj, &err) < 0) {
+    if (rc < 0) {
         knd__api_error(call->req, &err, name, kind->group, kind->resource);
     } else {
         knd_log(KND_LOG_INFO, "api", "created %s %s/%s", kind->resource, ns ? ns : "", name);
