@@ -4,6 +4,7 @@
  * validate and delete -f. Error output goes to stderr here, at the CLI boundary, once.
  */
 #include "knd_cli.h"
+#include "knd_json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -118,6 +119,15 @@ int knd_cli_call(const knd_cli_t *cli, const char *method, const char *path, con
             fprintf(stderr, "error: %s %s: %s\n", method, path, err.msg);
     }
     return rc;
+}
+
+/* A call whose failure is not worth a message (a best-effort read). */
+static int knd_cli_call_quiet(const knd_cli_t *cli, const char *method, const char *path,
+                              knd_client_resp_t *resp)
+{
+    knd_err_t err;
+    knd_err_clear(&err);
+    return knd_client_request(cli->sock_path, method, path, NULL, 0, NULL, NULL, resp, &err);
 }
 
 static const char *knd_cli_reason_for_status(int status)
@@ -335,38 +345,98 @@ void knd_cli_files_free(knd_cli_files_t *files)
     memset(files, 0, sizeof(*files));
 }
 
-size_t knd_cli_validate_file(const knd_cli_file_t *f, knd_buf_t *out)
+static bool knd_cli_is_platform_cm(const json_t *obj)
 {
-    knd_platform_t p;
+    return strcmp(knd_json_str(obj, "kind", ""), "ConfigMap") == 0 &&
+           strcmp(knd_json_str(obj, "metadata.namespace", ""), KND_SYSTEM_NAMESPACE) == 0 &&
+           knd_platform_is_config_name(knd_json_str(obj, "metadata.name", ""));
+}
+
+static void knd_cli_print_errs(knd_buf_t *out, const knd_cli_file_t *f, const knd_doc_t *doc,
+                               const knd_errlist_t *errs)
+{
+    for (size_t e = 0; e < errs->n; e++) {
+        int line, col;
+        knd_doc_pos(doc, errs->v[e].path, &line, &col);
+        knd_output_field_error(out, f->display, line, col, errs->v[e].path, errs->v[e].msg);
+        if (errs->v[e].details)
+            knd_buf_printf(out, "    %s\n", errs->v[e].details);
+    }
+}
+
+size_t knd_cli_validate_file_with(const knd_cli_file_t *f, const knd_platform_t *p,
+                                  knd_buf_t *out)
+{
     size_t bad = 0;
-    knd_platform_init(&p, NULL);
     for (size_t d = 0; d < f->ndocs; d++) {
+        const json_t *root = f->docs[d].root;
         knd_errlist_t errs;
         knd_errlist_init(&errs);
-        if (knd_model_validate(f->docs[d].root, &p, &errs) != 0) {
+        int rc = knd_model_validate(root, p, &errs);
+        if (rc == 0 && knd_cli_is_platform_cm(root)) {
+            /* The daemon parses platform ConfigMaps' values too: so does validate. */
+            knd_platform_t copy;
+            knd_platform_copy(&copy, p);
+            rc = knd_platform_apply_configmap(&copy, root, &errs);
+            knd_platform_free(&copy);
+        }
+        if (rc != 0) {
             bad++;
-            for (size_t e = 0; e < errs.n; e++) {
-                int line, col;
-                knd_doc_pos(&f->docs[d], errs.v[e].path, &line, &col);
-                knd_output_field_error(out, f->display, line, col, errs.v[e].path,
-                                       errs.v[e].msg);
-                if (errs.v[e].details)
-                    knd_buf_printf(out, "    %s\n", errs.v[e].details);
-            }
+            knd_cli_print_errs(out, f, &f->docs[d], &errs);
         }
         knd_errlist_free(&errs);
     }
+    return bad;
+}
+
+size_t knd_cli_validate_file(const knd_cli_file_t *f, knd_buf_t *out)
+{
+    knd_platform_t p;
+    knd_cli_files_t one = {.v = (knd_cli_file_t *)f, .n = 1};
+    knd_cli_platform(NULL, &one, &p);
+    size_t bad = knd_cli_validate_file_with(f, &p, out);
     knd_platform_free(&p);
     return bad;
 }
 
-size_t knd_cli_validate_files(const knd_cli_files_t *files, FILE *errout)
+static void knd_cli_platform_apply(knd_platform_t *p, const json_t *cm)
+{
+    knd_errlist_t errs;
+    knd_errlist_init(&errs);
+    knd_platform_apply_configmap(p, cm, &errs); /* a bad one is reported by validation */
+    knd_errlist_free(&errs);
+}
+
+void knd_cli_platform(const knd_cli_t *cli, const knd_cli_files_t *files, knd_platform_t *p)
+{
+    knd_platform_init(p, NULL);
+    if (cli) {
+        knd_client_resp_t resp;
+        knd_client_resp_init(&resp);
+        if (knd_cli_call_quiet(cli, "GET", "/api/v1/namespaces/" KND_SYSTEM_NAMESPACE
+                               "/configmaps", &resp) == 0 && resp.status == 200) {
+            json_t *list = json_loadb(resp.body.p ? resp.body.p : "", resp.body.len, 0, NULL);
+            size_t i;
+            json_t *cm;
+            json_array_foreach(json_object_get(list, "items"), i, cm) knd_cli_platform_apply(p, cm);
+            json_decref(list);
+        }
+        knd_client_resp_free(&resp);
+    }
+    for (size_t i = 0; files && i < files->n; i++)
+        for (size_t d = 0; d < files->v[i].ndocs; d++)
+            if (knd_cli_is_platform_cm(files->v[i].docs[d].root))
+                knd_cli_platform_apply(p, files->v[i].docs[d].root);
+}
+
+size_t knd_cli_validate_files(const knd_cli_files_t *files, const knd_platform_t *p,
+                              FILE *errout)
 {
     knd_buf_t out;
     size_t bad = 0;
     knd_buf_init(&out);
     for (size_t i = 0; i < files->n; i++)
-        bad += knd_cli_validate_file(&files->v[i], &out);
+        bad += knd_cli_validate_file_with(&files->v[i], p, &out);
     fputs(knd_buf_cstr(&out), errout);
     knd_buf_free(&out);
     return bad;

@@ -192,7 +192,18 @@ void knd_cli_files_free(knd_cli_files_t *files);
  */
 size_t knd_cli_validate_file(const knd_cli_file_t *f, knd_buf_t *out);
 /** knd_cli_validate_file over every file, errors printed to errout; returns the invalid count. */
-size_t knd_cli_validate_files(const knd_cli_files_t *files, FILE *errout);
+size_t knd_cli_validate_files(const knd_cli_files_t *files, const knd_platform_t *p,
+                              FILE *errout);
+/** Validates one file against platform p (see knd_cli_validate_file). */
+size_t knd_cli_validate_file_with(const knd_cli_file_t *f, const knd_platform_t *p,
+                                  knd_buf_t *out);
+/**
+ * The platform configuration the manifests will meet: Knative's defaults, then the
+ * knative-serving config-* ConfigMaps of the daemon (if cli is not NULL and the daemon answers),
+ * then those in the files themselves - so `validate` and `apply` judge a manifest exactly as
+ * the daemon will (e.g. initial-scale 0 once config-autoscaler allows it).
+ */
+void knd_cli_platform(const knd_cli_t *cli, const knd_cli_files_t *files, knd_platform_t *p);
 
 /* ---- wait ------------------------------------------------------------------------------- */
 

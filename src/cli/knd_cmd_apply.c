@@ -182,7 +182,11 @@ int knd_cmd_apply(knd_cli_t *cli, int argc, char **argv)
     rc = knd_cli_load_files(paths, npaths, &files);
     if (rc != KND_EXIT_OK)
         goto out;
-    if (knd_cli_validate_files(&files, stderr) > 0) {
+    knd_platform_t platform;
+    knd_cli_platform(cli, &files, &platform);
+    size_t bad = knd_cli_validate_files(&files, &platform, stderr);
+    knd_platform_free(&platform);
+    if (bad > 0) {
         rc = KND_EXIT_INVALID;
         goto out;
     }

@@ -569,14 +569,11 @@ static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
     free(buf->base);
     if (nread >= 0)
         return;
-    /* EOF or error: a request still waiting for its response is aborted. */
+    /* EOF or error: a request still waiting for its response is aborted. Like nginx (without
+     * proxy_ignore_client_abort), a half-close counts as the client giving up: a waiting request
+     * must not reach an instance for nobody. */
     c->eof = true;
     knd_http_conn_update_reading(c);
-    if (nread == UV_EOF && c->req && c->req->body_done && !c->req->resp_ended &&
-        c->h.stream.write_queue_size == 0 && c->pending.len == 0) {
-        /* Half-close after a full request: a client may still read the answer. */
-        return;
-    }
     knd_http_conn_close(c);
 }
 

@@ -58,6 +58,8 @@ void knd__cond(knd_pass_t *ps, json_t *obj, const char *type, const char *status
 /* knd_reconcile_revision.c */
 /** The request limits of a revision object (NULL: defaults). */
 void knd__rev_limits(const json_t *rev, knd_rev_limits_t *out);
+/** autoscaling.knative.dev/initial-scale of a revision under platform p. */
+long knd__rev_initial_scale(const json_t *rev, const knd_platform_t *p);
 void knd__reconcile_config_revision(knd_pass_t *ps, json_t *cfg);
 void knd__reconcile_revision_status(knd_pass_t *ps, json_t *rev);
 void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev);

@@ -127,7 +127,10 @@ void knd__reconcile_revision_status(knd_pass_t *ps, json_t *rev)
         knd__cond(ps, rev, "ResourcesAvailable", strcmp(reason, "ContainerMissing") ? "True" : "False",
                   strcmp(reason, "ContainerMissing") ? "" : reason, strcmp(reason, "ContainerMissing") ? "" : msg);
         knd__cond(ps, rev, "Ready", "False", reason, msg);
-    } else if ((r && knd_rev_rt_ever_ready(r)) || knd_rev_stored_ready(rev)) {
+    } else if ((r && knd_rev_rt_ever_ready(r)) || knd_rev_stored_ready(rev) ||
+               knd__rev_initial_scale(rev, &ps->rc->platform) == 0) {
+        /* initial-scale 0 (when the cluster allows it): Knative marks the scale target
+         * initialized without starting anything; the first request starts an instance. */
         knd__cond(ps, rev, "ContainerHealthy", "True", "", "");
         knd__cond(ps, rev, "ResourcesAvailable", "True", "", "");
         knd__cond(ps, rev, "Ready", "True", "", "");
@@ -437,6 +440,25 @@ fail:
     return -1;
 }
 
+/* An annotation of the revision as an integer (new or camelCase spelling), or def. */
+static long knd_rev_annotation_int(const json_t *rev, const char *key, const char *alias, long def)
+{
+    json_t *ann = knd_json_path(rev, "metadata.annotations");
+    json_t *v = json_object_get(ann, key);
+    if (!json_is_string(v))
+        v = json_object_get(ann, alias);
+    return json_is_string(v) ? atol(json_string_value(v)) : def;
+}
+
+long knd__rev_initial_scale(const json_t *rev, const knd_platform_t *p)
+{
+    long initial = knd_rev_annotation_int(rev, "autoscaling.knative.dev/initial-scale",
+                                          "autoscaling.knative.dev/initialScale", p->initial_scale);
+    if (initial == 0 && !p->allow_zero_initial_scale)
+        initial = 1; /* validation rejects it; a stored one from an older config is treated as 1 */
+    return initial;
+}
+
 void knd__rev_limits(const json_t *rev, knd_rev_limits_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -449,15 +471,6 @@ void knd__rev_limits(const json_t *rev, knd_rev_limits_t *out)
         out->queue_limit = (size_t)atol(json_string_value(q));
 }
 
-/* An annotation of the revision as an integer (new or camelCase spelling), or def. */
-static long knd_rev_annotation_int(const json_t *rev, const char *key, const char *alias, long def)
-{
-    json_t *ann = knd_json_path(rev, "metadata.annotations");
-    json_t *v = json_object_get(ann, key);
-    if (!json_is_string(v))
-        v = json_object_get(ann, alias);
-    return json_is_string(v) ? atol(json_string_value(v)) : def;
-}
 
 void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
 {
@@ -471,12 +484,11 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
                                             "autoscaling.knative.dev/minScale", p->min_scale);
     long max_scale = knd_rev_annotation_int(rev, "autoscaling.knative.dev/max-scale",
                                             "autoscaling.knative.dev/maxScale", p->max_scale);
-    long initial = knd_rev_annotation_int(rev, "autoscaling.knative.dev/initial-scale",
-                                          "autoscaling.knative.dev/initialScale", p->initial_scale);
+    long initial = knd__rev_initial_scale(rev, p);
     int desired = 0;
     if (routed)
         desired = (int)(min_scale > initial ? min_scale : initial);
-    else if (!ready)
+    else if (!ready && initial > 0)
         /* Knative starts every new revision at its initial scale to prove it can become ready
          * (a BYO revision superseded before it was ready must still get there, or a route
          * naming it could never resolve); once ready and unrouted it goes to zero. */

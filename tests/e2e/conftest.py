@@ -456,3 +456,78 @@ def knd(request):
                     + k.log_tail(80), pytrace=False)
     shutil.rmtree(k.state_dir, ignore_errors=True)
     shutil.rmtree(k.work_dir, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ data-plane helpers
+# (used by test_35_dataplane, test_36_streaming, test_37_routing)
+
+
+def instance_ports(k):
+    """{pid: PORT} of this test's live instances (their env, as knd gave it)."""
+    out = {}
+    for pid in k.instance_pids():
+        port = proc_env(pid).get("PORT")
+        if port:
+            out[pid] = int(port)
+    return out
+
+
+def app_get(port, path, timeout=5):
+    """A request straight to an instance, bypassing knd (for /stats, /toggle-ready)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        return _read(conn)
+    finally:
+        conn.close()
+
+
+def platform_configmap(name, data):
+    """A ConfigMap in knative-serving (config-autoscaler, config-features, config-domain...)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "knative-serving"}, "data": data}
+
+
+def raw_connect(k, timeout=10):
+    s = socket.create_connection(("127.0.0.1", k.http_port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_head(sock, buf=b""):
+    """Reads one response head from sock. Returns (status, headers dict lowercase, rest bytes)
+    where rest is whatever arrived after the head; raises AssertionError on EOF first."""
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(65536)
+        if not d:
+            raise AssertionError("connection closed before a full response head: %r" % buf[:300])
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, rest
+
+
+def burst(n, fn, timeout=60):
+    """Runs fn(i) for i in range(n) on n threads released together; returns the results in
+    order (an exception raised by fn is returned as the value)."""
+    import threading
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(10)
+            results[i] = fn(i)
+        except Exception as e:  # noqa: BLE001 - reported to the caller as a value
+            results[i] = e
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results

@@ -1,14 +1,12 @@
 """Knative Serving conformance cases (knative/serving test/conformance/api/v1 and runtime) that
 apply to local processes and are not already covered by test_10..test_70: generateName, label and
-annotation propagation, template-metadata revisions, standalone Configuration + Route, a tag on
-the latest revision across an update, a 50/50 split over 100 requests, status url/address,
-container statuses, the cluster-local address, the proxy's HTTP behaviour (headers, hop-by-hop,
-query strings, methods, status codes, large and chunked bodies), revision timeouts and
-containerConcurrency 1.
+annotation propagation, template-metadata revisions, BYO revision names and Revision
+immutability, standalone Configuration + Route, a tag on the latest revision across an update, a
+50/50 split over 100 requests, status url/address, container statuses, the cluster-local
+address, and the proxy's HTTP behaviour (headers, hop-by-hop, query strings, methods, status
+codes, large and chunked responses). Timeouts, containerConcurrency and request-body streaming
+are test_35/test_36's.
 """
-import http.client
-import threading
-import time
 from collections import Counter
 
 import pytest
@@ -51,20 +49,6 @@ def served_by(knd, host):
     r = knd.curl(host, "/headers")
     assert r.status == 200, r
     return r.json()["headers"]["knative-serving-revision"]
-
-
-def raw_request(knd, host, path, method="GET", headers=None, body=None, chunked=False,
-                timeout=10):
-    """A request through the ingress where the caller controls framing (chunked bodies)."""
-    conn = http.client.HTTPConnection("127.0.0.1", knd.http_port, timeout=timeout)
-    try:
-        h = {"Host": host}
-        h.update(headers or {})
-        conn.request(method, path, body=body, headers=h, encode_chunked=chunked)
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
 
 
 def pattern(n):
@@ -208,6 +192,43 @@ def test_configuration_and_route_without_service(knd):
     knd.wait_for(lambda: knd.curl(route_host("rt")).text == "Hello two!\n", "route follows cfg")
     rt = knd.wait_ready("rt", resource="routes")
     assert [t["revisionName"] for t in rt["status"]["traffic"]] == ["cfg-00002"]
+
+
+def test_byo_revision_name_rules_and_revision_immutability(knd):
+    """service_test TestServiceBYOName and the webhook's update rules: a template change needs a
+    new BYO name, which must carry the Service's prefix; a Revision's spec is immutable while its
+    metadata may change."""
+    deploy(knd, template_name="hello-a", env={"TARGET": "a"})
+    rc, out, err = knd.apply(ksvc("hello", marker=knd.marker, template_name="hello-a",
+                                  env={"TARGET": "b"}), check=False)
+    assert rc == 2, (rc, out, err)
+    assert "spec.template.metadata.name: Saw the following changes without a name change" \
+        in err, err
+    rc, out, err = knd.apply(ksvc("hello", marker=knd.marker, template_name="other-b",
+                                  env={"TARGET": "b"}), check=False)
+    assert rc == 2, (rc, out, err)
+    assert 'spec.template.metadata.name: invalid value: "other-b" must have prefix "hello-"' \
+        in err, err
+    svc = knd.get("services", "hello")
+    assert svc["metadata"]["generation"] == 1
+    assert revision_names(knd) == ["hello-a"]
+
+    rev = knd.get("revisions", "hello-a")
+    rev["spec"]["containers"][0]["image"] = "knd.dev/e2e/other:v9"
+    r = knd.api("PUT", knd.path("revisions", "hello-a"), rev)
+    assert r.status == 422, r
+    assert "Immutable fields changed (-old +new)" in r.json()["message"], r
+    rev = knd.get("revisions", "hello-a")
+    assert rev["spec"]["containers"][0]["image"] == "knd.dev/e2e/testapp:v1"
+    rev["metadata"]["labels"]["extra"] = "yes"
+    r = knd.api("PUT", knd.path("revisions", "hello-a"), rev)
+    assert r.status == 200, r
+    assert knd.get("revisions", "hello-a")["metadata"]["labels"]["extra"] == "yes"
+
+    knd.apply(ksvc("hello", marker=knd.marker, template_name="hello-b", env={"TARGET": "b"}))
+    latest_is(knd, "hello", "hello-b")
+    knd.wait_for(lambda: knd.curl(route_host("hello")).text == "Hello b!\n", "hello-b served")
+    assert revision_names(knd) == ["hello-a", "hello-b"]
 
 
 def test_latest_tag_follows_new_revision_while_traffic_stays(knd):
@@ -397,55 +418,3 @@ def test_large_and_chunked_responses(knd):
     # a slow writer's chunks arrive intact too
     r = knd.curl(route_host("hello"), "/?bytes=300&chunked=1&chunk_size=100&chunk_delay_ms=50")
     assert r.status == 200 and r.body == pattern(300)
-
-
-def test_chunked_request_body(knd):
-    deploy(knd)
-    parts = [b"first-", b"x" * 100000, b"-last"]
-    status, headers, body = raw_request(knd, route_host("hello"), "/echo", "POST",
-                                        {"Content-Type": "text/x-parts"}, iter(parts),
-                                        chunked=True)
-    assert status == 200
-    assert body == b"".join(parts)
-    assert headers["content-type"] == "text/x-parts"
-
-
-def test_revision_timeout(knd):
-    """revision_timeout_test: a response that has not started within timeoutSeconds is a 504,
-    sent when the timeout expires; a shorter one is a 200."""
-    deploy(knd, extra_spec={"timeoutSeconds": 1})
-    r = knd.curl(route_host("hello"), "/?sleep=200")
-    assert r.status == 200 and r.text == "Hello World!\n"
-    t0 = time.time()
-    r = knd.curl(route_host("hello"), "/?sleep=2500", timeout=10)
-    elapsed = time.time() - t0
-    assert r.status == 504, "timeoutSeconds 1, app answered after 2.5 s: got %r in %.2fs" % (
-        r, elapsed)
-    assert elapsed < 2.2, elapsed
-
-
-def test_single_concurrency(knd):
-    """single_threaded_test: with containerConcurrency 1 an instance never has two requests at
-    once, and concurrent clients all get 200 (they queue or get more instances)."""
-    deploy(knd, extra_spec={"containerConcurrency": 1})
-    results, errors = [], []
-    deadline = time.time() + 2.0
-
-    def client(i):
-        while time.time() < deadline:
-            try:
-                r = knd.curl(route_host("hello"), "/?sleep=20", timeout=5)
-                results.append((r.status, r.headers.get("x-inflight")))
-            except OSError as e:
-                errors.append("client %d: %r" % (i, e))
-                return
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [], "requests failed or hung with containerConcurrency 1: %s (got %s)" % (
-        errors, Counter(results))
-    assert len(results) >= 10, results
-    assert Counter(s for s, _ in results) == Counter({200: len(results)}), Counter(results)
-    assert set(i for _, i in results) == {"1"}, Counter(results)
