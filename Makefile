@@ -9,7 +9,7 @@ DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev node-llhttp libyaml-d
                libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
                python3-flask python3-yaml curl procps
 
-.PHONY: all knd deps test unit e2e demo clean
+.PHONY: all knd deps test unit e2e demo bench clean
 
 all: knd
 
@@ -37,6 +37,10 @@ test: deps
 
 demo: deps knd
 	./examples/demo.sh $(BUILD)/knd
+
+# Benchmarks (not part of `make test`): release build, cold-start figures into bench/results/.
+bench: deps
+	./bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -201,8 +201,13 @@ static void knd_probe_schedule_next(knd_prober_t *p)
     /* a state callback may have stopped the instance: its probers are done */
     if (p->inst->exited || p->inst->state == KND_INSTANCE_STOPPING)
         return;
-    if (knd_probe_aggressive(p))
-        interval = KND_PROBE_AGGRESSIVE_MS;
+    if (knd_probe_aggressive(p)) {
+        /* Knative probes every 50 ms; most apps listen within a few ms of exec, so the first
+         * attempts come 1, 2, 4, ... ms apart and reach 50 ms after ~100 ms. A refused connect
+         * on loopback costs microseconds; a cold start saves up to a whole period. */
+        interval = p->ramp < 6 ? (1u << p->ramp) : KND_PROBE_AGGRESSIVE_MS;
+        p->ramp++;
+    }
     else if (p->period_ms == 0)
         interval = KND_PROBE_STEADY_MS;
     else

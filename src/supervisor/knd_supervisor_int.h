@@ -34,6 +34,7 @@ typedef struct knd_prober_s {
     int successes, failures; /* consecutive */
     int passed;            /* startup: succeeded; readiness: currently ready */
     int ever_passed;       /* readiness: past the start-up probing */
+    unsigned ramp;          /* aggressive attempts so far (the interval ramps up to 50 ms) */
     uint64_t attempt_start; /* uv_now at the start of the attempt in flight */
     uv_timer_t timer;
     knd_readiness_t *net;  /* the network attempt in flight, or NULL */
