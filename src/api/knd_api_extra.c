@@ -150,6 +150,12 @@ static void knd_follow_pump(knd_api_follow_t *f)
         int fd = open(lf->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && st.st_size < lf->offset) {
+            /* The supervisor rotated the log (<id>.log -> <id>.log.1): start the new file over. */
+            lf->offset = 0;
+            knd_buf_reset(&lf->partial);
+        }
         ssize_t n;
         while ((n = pread(fd, buf, sizeof(buf), lf->offset)) > 0) {
             lf->offset += n;

@@ -381,15 +381,53 @@ static int knd_plan_argv(knd_pass_t *ps, const json_t *c, knd_strv_t *argv, char
     return 0;
 }
 
+static char **knd_json_strv(const json_t *arr)
+{
+    knd_strv_t v = {0};
+    size_t i;
+    json_t *a;
+    json_array_foreach(arr, i, a)
+        knd_strv_push(&v, knd_xstrdup(json_is_string(a) ? json_string_value(a) : ""));
+    return v.v; /* NULL when empty: the supervisor refuses an exec probe without a command */
+}
+
+/* One Kubernetes Probe object into the plan's probe (kind NONE when absent). */
+static void knd_plan_one_probe(knd_plan_probe_t *pp, const json_t *probe)
+{
+    memset(pp, 0, sizeof(*pp));
+    if (!json_is_object(probe))
+        return;
+    json_t *http = json_object_get(probe, "httpGet"), *exec = json_object_get(probe, "exec");
+    if (json_is_object(http)) {
+        pp->kind = KND_PROBE_HTTP;
+        pp->http_path = knd_xstrdup(knd_json_str(http, "path", "/"));
+        knd_strv_t hv = {0};
+        size_t i;
+        json_t *h;
+        json_array_foreach(json_object_get(http, "httpHeaders"), i, h)
+            knd_strv_push(&hv, knd_xasprintf("%s: %s", knd_json_str(h, "name", ""),
+                                             knd_json_str(h, "value", "")));
+        pp->http_headers = hv.v;
+    } else if (json_is_object(exec)) {
+        pp->kind = KND_PROBE_EXEC;
+        pp->exec_argv = knd_json_strv(json_object_get(exec, "command"));
+    } else {
+        pp->kind = KND_PROBE_TCP; /* tcpSocket, and grpc until it is supported */
+    }
+    pp->initial_delay_ms = (int)knd_json_int(probe, "initialDelaySeconds", 0) * 1000;
+    pp->period_ms = (int)knd_json_int(probe, "periodSeconds", 0) * 1000;
+    pp->timeout_ms = (int)knd_json_int(probe, "timeoutSeconds", 0) * 1000;
+    pp->success_threshold = (int)knd_json_int(probe, "successThreshold", 0);
+    pp->failure_threshold = (int)knd_json_int(probe, "failureThreshold", 0);
+}
+
 static void knd_plan_probe(knd_rev_plan_t *plan, const json_t *rev, const json_t *c)
 {
-    json_t *probe = json_object_get(c, "readinessProbe");
-    const char *path = knd_json_str(probe, "httpGet.path", NULL);
-    if (path)
-        plan->http_path = knd_xstrdup(path);
-    plan->period_ms = (int)knd_json_int(probe, "periodSeconds", 0) * 1000;
-    plan->timeout_ms = (int)knd_json_int(probe, "timeoutSeconds", 0) * 1000;
-    plan->failure_threshold = (int)knd_json_int(probe, "failureThreshold", 0);
+    knd_plan_one_probe(&plan->readiness, json_object_get(c, "readinessProbe"));
+    if (plan->readiness.kind == KND_PROBE_NONE)
+        plan->readiness.kind = KND_PROBE_TCP; /* Knative's default: TCP, aggressive */
+    knd_plan_one_probe(&plan->liveness, json_object_get(c, "livenessProbe"));
+    knd_plan_one_probe(&plan->startup, json_object_get(c, "startupProbe"));
     /* Knative gives pods terminationGracePeriodSeconds = timeoutSeconds (up to 600 s); knd caps
      * the SIGKILL fallback at 30 s so a stuck process cannot hold a shutdown for minutes. */
     long long grace = knd_json_int(rev, "spec.timeoutSeconds", 300) * 1000;

@@ -69,17 +69,46 @@ struct knd_runtime_s {
 static void knd_rev_rt_converge(knd_rev_rt_t *r);
 static void knd_runtime_maybe_done(knd_runtime_t *rt);
 
+static void knd_strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+static void knd_plan_probe_free(knd_plan_probe_t *pp)
+{
+    free(pp->http_path);
+    knd_strv_free(pp->http_headers);
+    knd_strv_free(pp->exec_argv);
+    memset(pp, 0, sizeof(*pp));
+}
+
 void knd_rev_plan_free(knd_rev_plan_t *plan)
 {
-    for (char **p = plan->argv; p && *p; p++)
-        free(*p);
-    for (char **p = plan->env; p && *p; p++)
-        free(*p);
-    free(plan->argv);
-    free(plan->env);
+    knd_strv_free(plan->argv);
+    knd_strv_free(plan->env);
     free(plan->cwd);
-    free(plan->http_path);
+    knd_plan_probe_free(&plan->readiness);
+    knd_plan_probe_free(&plan->liveness);
+    knd_plan_probe_free(&plan->startup);
     memset(plan, 0, sizeof(*plan));
+}
+
+static knd_probe_spec_t knd_plan_probe_spec(const knd_plan_probe_t *pp)
+{
+    knd_probe_spec_t ps = {
+        .kind = pp->kind,
+        .http_path = pp->http_path,
+        .http_headers = (const char *const *)pp->http_headers,
+        .exec_argv = pp->exec_argv,
+        .initial_delay_ms = pp->initial_delay_ms,
+        .period_ms = pp->period_ms,
+        .timeout_ms = pp->timeout_ms,
+        .success_threshold = pp->success_threshold,
+        .failure_threshold = pp->failure_threshold,
+    };
+    return ps;
 }
 
 static void knd_runtime_notify(knd_runtime_t *rt)
@@ -230,7 +259,12 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
                 snprintf(reason, sizeof(reason), "ExitCode%d", 128 + sig);
             else
                 snprintf(reason, sizeof(reason), "ExitCode%d", code);
-            msg = knd_xasprintf("Container failed with: %s", tail && *tail ? tail : "(no output)");
+            const char *why = knd_instance_stop_reason(inst);
+            if (why)
+                msg = knd_xasprintf("%s", why);
+            else
+                msg = knd_xasprintf("Container failed with: %s",
+                                    tail && *tail ? tail : "(no output)");
             knd_rev_rt_set_failure(r, reason, msg);
             free(msg);
             free(tail);
@@ -275,11 +309,10 @@ static void knd_rev_rt_spawn(knd_rev_rt_t *r)
         .argv = r->plan.argv,
         .env = r->plan.env,
         .cwd = r->plan.cwd,
-        .http_path = r->plan.http_path,
-        .probe_period_ms = r->plan.period_ms,
-        .probe_timeout_ms = r->plan.timeout_ms,
-        .probe_failure_threshold = r->plan.failure_threshold,
         .grace_ms = r->plan.grace_ms,
+        .readiness = knd_plan_probe_spec(&r->plan.readiness),
+        .liveness = knd_plan_probe_spec(&r->plan.liveness),
+        .startup = knd_plan_probe_spec(&r->plan.startup),
     };
     knd_inst_t *in = knd_xcalloc(1, sizeof(*in));
     in->owner = r;

@@ -21,12 +21,21 @@
 typedef struct knd_runtime_s knd_runtime_t;
 typedef struct knd_rev_rt_s knd_rev_rt_t;
 
+/** One probe of a plan (Kubernetes' Probe in ms). Strings and arrays owned. */
+typedef struct {
+    knd_probe_kind_t kind;
+    char *http_path;
+    char **http_headers; /* NULL-terminated "Name: value" */
+    char **exec_argv;    /* NULL-terminated */
+    int initial_delay_ms, period_ms, timeout_ms, success_threshold, failure_threshold;
+} knd_plan_probe_t;
+
 /** How to start an instance of a revision. All strings owned by the plan. */
 typedef struct {
     char **argv, **env; /* NULL-terminated */
     char *cwd;
-    char *http_path;    /* readiness httpGet path, or NULL for TCP */
-    int period_ms, timeout_ms, failure_threshold, grace_ms;
+    knd_plan_probe_t readiness, liveness, startup;
+    int grace_ms;
 } knd_rev_plan_t;
 
 void knd_rev_plan_free(knd_rev_plan_t *plan);

@@ -16,8 +16,11 @@ def test_apply_created_unchanged_configured(knd):
 
     rc, out, err = knd.apply(m)
     assert out.strip() == SVC % "hello" + " unchanged", (out, err)
-    assert knd.get("services", "hello")["metadata"]["resourceVersion"] == \
-        first["metadata"]["resourceVersion"]
+    # Status writes by the controller move resourceVersion (as on Kubernetes); the spec did not
+    # change, so neither did the generation, and no second revision exists.
+    again = knd.get("services", "hello")
+    assert again["metadata"]["generation"] == first["metadata"]["generation"] == 1
+    assert [r["metadata"]["name"] for r in knd.list("revisions")] == ["hello-00001"]
 
     m2 = ksvc("hello", marker=knd.marker, env={"TARGET": "two"})
     rc, out, err = knd.apply(m2)
