@@ -13,6 +13,7 @@
 #include "knd_log.h"
 #include "knd_naming.h"
 #include "knd_reconcile_int.h"
+#include "knd_time.h"
 
 #define KND_GRACE_CAP_MS 30000 /* see knd_plan_probe */
 
@@ -488,6 +489,17 @@ static long knd_rev_annotation_int(const json_t *rev, const char *key, const cha
     return json_is_string(v) ? atol(json_string_value(v)) : def;
 }
 
+/* serving.knative.dev/progress-deadline (a Go duration), default 600 s (config-deployment). */
+static uint64_t knd_rev_progress_deadline_ms(const json_t *rev)
+{
+    json_t *v = json_object_get(knd_json_path(rev, "metadata.annotations"),
+                                "serving.knative.dev/progress-deadline");
+    int64_t ms;
+    if (json_is_string(v) && knd_time_parse_duration_ms(json_string_value(v), &ms) == 0 && ms > 0)
+        return (uint64_t)ms;
+    return 600000;
+}
+
 long knd__rev_initial_scale(const json_t *rev, const knd_platform_t *p)
 {
     long initial = knd_rev_annotation_int(rev, "autoscaling.knative.dev/initial-scale",
@@ -555,6 +567,7 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
                     knd_reconciler_kick(ps->rc); /* report the failure in the next pass */
             }
             knd_rev_rt_set_desired(r, desired);
+            knd_rev_rt_check_deadline(r, knd_rev_progress_deadline_ms(rev));
         }
     }
     json_t *before = json_deep_copy(json_object_get(rev, "status"));

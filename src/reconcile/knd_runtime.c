@@ -50,6 +50,8 @@ struct knd_rev_rt_s {
     int desired, demand;  /* demand: instances asked for by waiting requests (scale from 0) */
     int crashes;
     uint64_t backoff_until;
+    uint64_t first_spawn_ms;   /* when trying to get a first ready instance began, or 0 */
+    bool deadline_exceeded;    /* gave up: ProgressDeadlineExceeded */
     uv_timer_t retry;     /* fires when the backoff ends */
     char *fail_reason, *fail_message;
 };
@@ -222,6 +224,7 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
         in->ready_at = knd_time_mono_ms();
         if (!r->ever_ready || r->fail_reason) {
             r->ever_ready = true;
+            r->first_spawn_ms = 0;
             knd_rev_rt_set_failure(r, NULL, NULL);
         }
         knd_log(KND_LOG_INFO, "runtime", "rev=%s instance=%s ready on port %d", r->rev->name,
@@ -328,6 +331,8 @@ static void knd_rev_rt_spawn(knd_rev_rt_t *r)
         return;
     }
     in->inst = inst;
+    if (!r->ever_ready && r->first_spawn_ms == 0)
+        r->first_spawn_ms = knd_time_mono_ms();
     in->ep = knd_rev_endpoint_add(r->rev, knd_instance_id(inst), knd_instance_port(inst));
     in->next = r->insts;
     r->insts = in;
@@ -344,6 +349,8 @@ static void knd_rev_rt_converge(knd_rev_rt_t *r)
     if (r->dying || r->rt->shutting_down)
         return;
     int want = r->desired > r->demand ? r->desired : r->demand;
+    if (r->deadline_exceeded)
+        want = 0;
     int running = knd_rev_rt_running(r);
     if (running < want && r->has_plan) {
         uint64_t now = knd_time_mono_ms();
@@ -486,6 +493,27 @@ void knd_rev_rt_set_plan(knd_rev_rt_t *r, knd_rev_plan_t *plan, const char *fail
         r->has_plan = false;
         knd_rev_rt_set_failure(r, fail_reason, fail_message);
     }
+}
+
+void knd_rev_rt_check_deadline(knd_rev_rt_t *r, uint64_t deadline_ms)
+{
+    if (r->ever_ready || r->deadline_exceeded || r->first_spawn_ms == 0 || deadline_ms == 0 ||
+        knd_time_mono_ms() - r->first_spawn_ms < deadline_ms)
+        return;
+    r->deadline_exceeded = true;
+    char *tail = NULL;
+    for (knd_inst_t *i = r->insts; i && tail == NULL; i = i->next)
+        if (i->inst)
+            tail = knd_instance_log_tail(i->inst, 512);
+    char *msg = knd_xasprintf("Initial scale was never achieved%s%s", tail && *tail ? ": " : "",
+                              tail && *tail ? tail : "");
+    knd_rev_rt_set_failure(r, "ProgressDeadlineExceeded", msg);
+    knd_log(KND_LOG_WARN, "runtime", "rev=%s: no instance became ready in %llu ms; giving up",
+            r->rev->name, (unsigned long long)deadline_ms);
+    free(msg);
+    free(tail);
+    knd_rev_rt_converge(r);
+    knd_runtime_notify(r->rt);
 }
 
 void knd_rev_rt_set_desired(knd_rev_rt_t *r, int desired)

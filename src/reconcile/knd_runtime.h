@@ -62,6 +62,12 @@ void knd_rev_rt_set_plan(knd_rev_rt_t *r, knd_rev_plan_t *plan, const char *fail
                          const char *fail_message);
 /** The number of instances that should run. */
 void knd_rev_rt_set_desired(knd_rev_rt_t *r, int desired);
+/**
+ * Knative's progress deadline: a revision that has run instances for deadline_ms without any
+ * becoming ready fails with ProgressDeadlineExceeded ("Initial scale was never achieved") and
+ * stops trying. Call once per reconcile pass.
+ */
+void knd_rev_rt_check_deadline(knd_rev_rt_t *r, uint64_t deadline_ms);
 
 knd_rev_t *knd_rev_rt_rev(const knd_rev_rt_t *r);
 int knd_rev_rt_desired(const knd_rev_rt_t *r);

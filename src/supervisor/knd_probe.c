@@ -222,8 +222,10 @@ static void knd_probe_start_after_startup(knd_instance_t *inst)
     knd_prober_t *live = &inst->probers[KND_PROBER_LIVENESS];
     knd_prober_t *ready = &inst->probers[KND_PROBER_READINESS];
 
+    /* The kubelet's first liveness check comes on its first probe tick, one period in: an app
+     * is not judged dead in the milliseconds before it could listen. */
     if (live->kind != KND_PROBE_NONE)
-        knd_probe_schedule(live, (uint64_t)live->delay_ms);
+        knd_probe_schedule(live, (uint64_t)live->delay_ms + (uint64_t)live->period_ms);
     knd_probe_schedule(ready, (uint64_t)ready->delay_ms);
 }
 
