@@ -438,6 +438,46 @@ static void knd_plan_probe(knd_rev_plan_t *plan, const json_t *rev, const json_t
 static const char *const knd_inherited_env[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",
                                                 "USER"};
 
+/* spec.initContainers (behind kubernetes.podspec-init-containers, checked by validation). */
+static int knd_plan_init_containers(knd_pass_t *ps, const json_t *rev, knd_rev_plan_t *plan,
+                                    char *msg, size_t mlen)
+{
+    json_t *ics = knd_json_path(rev, "spec.initContainers");
+    size_t n = json_array_size(ics), i;
+    if (n == 0)
+        return 0;
+    plan->init = knd_xcalloc(n, sizeof(*plan->init));
+    json_t *c;
+    json_array_foreach(ics, i, c)
+    {
+        knd_plan_init_t *ic = &plan->init[plan->ninit++];
+        knd_strv_t argv = {0}, env = {0};
+        char missing[256] = "";
+        ic->name = knd_xstrdup(knd_json_str(c, "name", ""));
+        if (knd_plan_argv(ps, c, &argv, msg, mlen) < 0) {
+            ic->argv = argv.v;
+            return -1;
+        }
+        ic->argv = argv.v;
+        for (size_t k = 0; k < KND_ARRAY_SIZE(knd_inherited_env); k++) {
+            const char *v = getenv(knd_inherited_env[k]);
+            if (v)
+                knd_env_set(&env, knd_inherited_env[k], v);
+        }
+        int rc = knd_env_from(ps, knd__obj_ns(rev), c, &env, missing, sizeof(missing));
+        if (rc == 0)
+            rc = knd_env_list(ps, knd__obj_ns(rev), c, &env, missing, sizeof(missing));
+        ic->env = env.v;
+        if (rc < 0) {
+            snprintf(msg, mlen, "init container \"%s\": %s", ic->name, missing);
+            return -1;
+        }
+        const char *wd = knd_json_str(c, "workingDir", NULL);
+        ic->cwd = wd && *wd ? knd_xstrdup(wd) : NULL;
+    }
+    return 0;
+}
+
 /* Builds the start plan; on failure sets reason/message and returns -1. */
 static int knd_plan_build(knd_pass_t *ps, const json_t *rev, knd_rev_plan_t *plan,
                           const char **reason, char *msg, size_t mlen)
@@ -460,6 +500,10 @@ static int knd_plan_build(knd_pass_t *ps, const json_t *rev, knd_rev_plan_t *pla
         knd_env_list(ps, ns, c, &env, missing, sizeof(missing)) < 0) {
         *reason = "CreateContainerConfigError";
         snprintf(msg, mlen, "%s", missing);
+        goto fail;
+    }
+    if (knd_plan_init_containers(ps, rev, plan, msg, mlen) < 0) {
+        *reason = "ContainerMissing";
         goto fail;
     }
     const char *svc = knd__obj_label(rev, KND_LABEL_SERVICE);

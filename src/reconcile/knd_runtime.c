@@ -36,6 +36,8 @@ struct knd_inst_s {
     knd_instance_t *inst; /* NULL once STOPPED */
     knd_endpoint_t *ep;   /* borrowed from the revision; NULL once removed */
     bool stopping;        /* we asked it to stop */
+    bool in_init;         /* inst is init container init_index, not the main container */
+    size_t init_index;
     knd_drain_t *drain;   /* while waiting for in-flight requests */
     uint64_t ready_at;
 };
@@ -88,6 +90,13 @@ static void knd_plan_probe_free(knd_plan_probe_t *pp)
 
 void knd_rev_plan_free(knd_rev_plan_t *plan)
 {
+    for (size_t i = 0; i < plan->ninit; i++) {
+        free(plan->init[i].name);
+        knd_strv_free(plan->init[i].argv);
+        knd_strv_free(plan->init[i].env);
+        free(plan->init[i].cwd);
+    }
+    free(plan->init);
     knd_strv_free(plan->argv);
     knd_strv_free(plan->env);
     free(plan->cwd);
@@ -149,6 +158,7 @@ static void knd_inst_unlink_free(knd_inst_t *in)
 }
 
 static void knd_rev_rt_free(knd_rev_rt_t *r);
+static int knd_inst_start(knd_inst_t *in);
 
 static void knd_drain_closed(uv_handle_t *h)
 {
@@ -217,6 +227,8 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
 {
     knd_inst_t *in = data;
     knd_rev_rt_t *r = in->owner;
+    if (in->in_init && st != KND_INSTANCE_STOPPED)
+        return; /* an init container serves nothing: only how it ends matters */
     switch (st) {
     case KND_INSTANCE_READY:
         if (in->ep)
@@ -243,6 +255,15 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
         }
         break;
     case KND_INSTANCE_STOPPED: {
+        if (in->in_init && !in->stopping && !r->dying && !r->rt->shutting_down &&
+            knd_instance_exit_status(inst) == 0 && knd_instance_term_signal(inst) == 0) {
+            in->inst = NULL; /* the supervisor frees inst after this callback */
+            in->init_index++;
+            if (knd_inst_start(in) == 0)
+                break;
+            knd_rev_rt_converge(r);
+            break;
+        }
         if (in->ep) {
             knd_endpoint_remove(in->ep);
             in->ep = NULL;
@@ -265,6 +286,10 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
             const char *why = knd_instance_stop_reason(inst);
             if (why)
                 msg = knd_xasprintf("%s", why);
+            else if (in->in_init)
+                msg = knd_xasprintf("Init container \"%s\" failed with: %s",
+                                    r->plan.init[in->init_index].name,
+                                    tail && *tail ? tail : "(no output)");
             else
                 msg = knd_xasprintf("Container failed with: %s",
                                     tail && *tail ? tail : "(no output)");
@@ -304,38 +329,68 @@ static void knd_inst_on_state(knd_instance_t *inst, knd_instance_state_t st, voi
     }
 }
 
-static void knd_rev_rt_spawn(knd_rev_rt_t *r)
+/* A start failed before any process ran: record it and retry after the backoff. */
+static void knd_rev_rt_spawn_failed(knd_rev_rt_t *r, const char *msg)
 {
-    knd_instance_spec_t spec = {
-        .ns = r->rev->ns,
-        .revision = r->rev->name,
-        .argv = r->plan.argv,
-        .env = r->plan.env,
-        .cwd = r->plan.cwd,
-        .grace_ms = r->plan.grace_ms,
-        .readiness = knd_plan_probe_spec(&r->plan.readiness),
-        .liveness = knd_plan_probe_spec(&r->plan.liveness),
-        .startup = knd_plan_probe_spec(&r->plan.startup),
-    };
-    knd_inst_t *in = knd_xcalloc(1, sizeof(*in));
-    in->owner = r;
+    knd_rev_rt_set_failure(r, "ContainerMissing", msg);
+    r->crashes++;
+    r->backoff_until = knd_time_mono_ms() + KND_BACKOFF_FIRST_MS;
+    knd_log(KND_LOG_WARN, "runtime", "rev=%s: %s", r->rev->name, msg);
+    knd_runtime_notify(r->rt);
+}
+
+/*
+ * Starts the next step of an instance: init container init_index, or the main container once
+ * every init container has succeeded (Kubernetes' order). Returns -1 (in unlinked and freed) if
+ * the process could not be spawned.
+ */
+static int knd_inst_start(knd_inst_t *in)
+{
+    knd_rev_rt_t *r = in->owner;
     knd_err_t err;
-    knd_instance_t *inst = knd_supervisor_spawn(r->rt->sv, &spec, knd_inst_on_state, in, &err);
+    knd_instance_t *inst;
+    in->in_init = in->init_index < r->plan.ninit;
+    if (in->in_init) {
+        const knd_plan_init_t *ic = &r->plan.init[in->init_index];
+        /* No probes matter for an init container: only its exit status does. */
+        knd_instance_spec_t spec = {.ns = r->rev->ns, .revision = r->rev->name, .argv = ic->argv,
+                                    .env = ic->env, .cwd = ic->cwd,
+                                    .grace_ms = r->plan.grace_ms};
+        inst = knd_supervisor_spawn(r->rt->sv, &spec, knd_inst_on_state, in, &err);
+    } else {
+        knd_instance_spec_t spec = {
+            .ns = r->rev->ns,
+            .revision = r->rev->name,
+            .argv = r->plan.argv,
+            .env = r->plan.env,
+            .cwd = r->plan.cwd,
+            .grace_ms = r->plan.grace_ms,
+            .readiness = knd_plan_probe_spec(&r->plan.readiness),
+            .liveness = knd_plan_probe_spec(&r->plan.liveness),
+            .startup = knd_plan_probe_spec(&r->plan.startup),
+        };
+        inst = knd_supervisor_spawn(r->rt->sv, &spec, knd_inst_on_state, in, &err);
+    }
     if (inst == NULL) {
-        free(in);
-        knd_rev_rt_set_failure(r, "ContainerMissing", err.msg);
-        r->crashes++;
-        r->backoff_until = knd_time_mono_ms() + KND_BACKOFF_FIRST_MS;
-        knd_log(KND_LOG_WARN, "runtime", "rev=%s: %s", r->rev->name, err.msg);
-        knd_runtime_notify(r->rt);
-        return;
+        knd_inst_unlink_free(in);
+        knd_rev_rt_spawn_failed(r, err.msg);
+        return -1;
     }
     in->inst = inst;
-    if (!r->ever_ready && r->first_spawn_ms == 0)
-        r->first_spawn_ms = knd_time_mono_ms();
-    in->ep = knd_rev_endpoint_add(r->rev, knd_instance_id(inst), knd_instance_port(inst));
+    if (!in->in_init)
+        in->ep = knd_rev_endpoint_add(r->rev, knd_instance_id(inst), knd_instance_port(inst));
+    return 0;
+}
+
+static void knd_rev_rt_spawn(knd_rev_rt_t *r)
+{
+    knd_inst_t *in = knd_xcalloc(1, sizeof(*in));
+    in->owner = r;
     in->next = r->insts;
     r->insts = in;
+    if (!r->ever_ready && r->first_spawn_ms == 0)
+        r->first_spawn_ms = knd_time_mono_ms();
+    knd_inst_start(in);
 }
 
 static void knd_rev_rt_retry(uv_timer_t *t)

@@ -30,10 +30,19 @@ typedef struct {
     int initial_delay_ms, period_ms, timeout_ms, success_threshold, failure_threshold;
 } knd_plan_probe_t;
 
+/** An init container: runs to completion before each instance's main container. */
+typedef struct {
+    char *name;
+    char **argv, **env; /* NULL-terminated, owned */
+    char *cwd;
+} knd_plan_init_t;
+
 /** How to start an instance of a revision. All strings owned by the plan. */
 typedef struct {
     char **argv, **env; /* NULL-terminated */
     char *cwd;
+    knd_plan_init_t *init; /* owned array, in order */
+    size_t ninit;
     knd_plan_probe_t readiness, liveness, startup;
     int grace_ms;
 } knd_rev_plan_t;

@@ -68,3 +68,39 @@ def test_progress_deadline_fails_a_revision_that_never_gets_ready(knd):
     assert c["message"].startswith("Initial scale was never achieved"), c
     assert "listening on" in c["message"]  # the app's last output, to debug it
     knd.wait_for(lambda: not instance_ports(knd), "its instances to stop", 10)
+
+
+def _enable_init_containers(knd):
+    knd.apply({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "config-features", "namespace": "knative-serving"},
+               "data": {"kubernetes.podspec-init-containers": "Enabled"}})
+
+
+def test_init_containers_run_to_completion_first(knd):
+    _enable_init_containers(knd)
+    out = os.path.join(tempfile.mkdtemp(prefix="knd-e2e-init-"), "order")
+    svc = ksvc("warm", marker=knd.marker, extra_spec={"initContainers": [
+        {"name": "one", "image": "busybox", "command": ["sh", "-c", "echo one >> " + out]},
+        {"name": "two", "image": "busybox", "command": ["sh", "-c", "sleep 0.2; echo two >> " + out]},
+    ]})
+    knd.apply(svc)
+    knd.wait_ready("warm")
+    with open(out) as f:
+        assert f.read() == "one\ntwo\n"  # in order, each to completion, once per instance
+    assert knd.curl(route_host("warm")).status == 200
+
+
+def test_failing_init_container_fails_the_revision(knd):
+    _enable_init_containers(knd)
+    svc = ksvc("cold", marker=knd.marker, extra_spec={"initContainers": [
+        {"name": "migrate", "image": "busybox",
+         "command": ["sh", "-c", "echo 'schema v3 missing' >&2; exit 3"]}]})
+    knd.apply(svc)
+
+    def failed():
+        c = _ready_condition(knd, "cold-00001")
+        return c if c and c["status"] == "False" else None
+    c = knd.wait_for(failed, "the revision to fail", 15)
+    assert c["reason"] == "ExitCode3", c
+    assert 'Init container "migrate" failed with: schema v3 missing' in c["message"], c
+    assert not instance_ports(knd)  # the main container never started
