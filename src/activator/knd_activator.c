@@ -310,6 +310,19 @@ int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_e
     return 1;
 }
 
+void knd_rev_fail_waiters(knd_rev_t *rev)
+{
+    knd_rev_retain(rev);
+    while (rev->qhead) {
+        knd_activator_wait_t *w = rev->qhead;
+        knd_activator_cb cb = w->cb;
+        void *data = w->data;
+        knd_activator_finish(w);
+        cb(data, NULL, UV_ECANCELED);
+    }
+    knd_rev_release(rev);
+}
+
 void knd_activator_cancel(knd_activator_wait_t *w)
 {
     if (w && w->cb)

@@ -109,6 +109,8 @@ void knd_endpoint_release(knd_endpoint_t *ep);
  */
 int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_endpoint_t **ep,
                           knd_activator_wait_t **w);
+/** Fails every queued request with cb(data, NULL, UV_ECANCELED) (the revision is going away). */
+void knd_rev_fail_waiters(knd_rev_t *rev);
 /** Withdraws a queued request (the client went away); cb will not fire. */
 void knd_activator_cancel(knd_activator_wait_t *w);
 /** The request on ep finished: frees its slot and releases the reference. */

@@ -48,7 +48,8 @@ struct knd_daemon_s {
     knd_http_server_t *admin;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain;
-    bool stopping, ingress_closed;
+    bool stopping;
+    int open_listeners; /* while stopping: API, admin and ingress not closed yet */
     int exit_code;
 };
 
@@ -194,9 +195,11 @@ static void knd_daemon_rc_done(void *data)
 {
     knd_daemon_t *d = data;
     d->rc = NULL;
-    knd_supervisor_free(d->sv);
+    if (d->sv)
+        knd_supervisor_free(d->sv);
     d->sv = NULL;
-    knd_store_close(d->store);
+    if (d->store)
+        knd_store_close(d->store);
     d->store = NULL;
     knd_log(KND_LOG_NOTICE, "daemon", "stopped");
     uv_close((uv_handle_t *)&d->drain, NULL);
@@ -204,54 +207,60 @@ static void knd_daemon_rc_done(void *data)
     uv_close((uv_handle_t *)&d->sigint, NULL);
 }
 
-/* In-flight requests are done (or the drain time is up): stop the instances. */
-static void knd_daemon_stop_instances(knd_daemon_t *d)
-{
-    if (d->rc == NULL || uv_is_active((uv_handle_t *)&d->drain) == 0) {
-        /* already under way */
-    }
-    uv_timer_stop(&d->drain);
-    if (d->rc) {
-        knd_reconciler_t *rc = d->rc;
-        d->rc = (knd_reconciler_t *)1; /* mark: shutdown started */
-        knd_reconciler_shutdown(rc, knd_daemon_rc_done, d);
-    }
-}
-
-static void knd_daemon_ingress_closed(void *data)
+/* Every listener has closed: no request can touch the controller or the store any more, so
+ * the instances stop (gracefully) and then everything else goes. */
+static void knd_daemon_listener_closed(void *data)
 {
     knd_daemon_t *d = data;
-    d->ingress_closed = true;
+    if (--d->open_listeners > 0)
+        return;
     d->ingress = NULL;
-    if (d->rc != (knd_reconciler_t *)1)
-        knd_daemon_stop_instances(d);
+    uv_timer_stop(&d->drain);
+    knd_reconciler_shutdown(d->rc, knd_daemon_rc_done, d);
 }
 
 static void knd_daemon_drain_timeout(uv_timer_t *t)
 {
     knd_daemon_t *d = t->data;
-    knd_log(KND_LOG_WARN, "daemon", "requests still in flight after %d ms: stopping anyway",
+    knd_log(KND_LOG_WARN, "daemon", "requests still in flight after %d ms: closing them",
             KND_DRAIN_MAX_MS);
-    knd_daemon_stop_instances(d);
+    if (d->ingress)
+        knd_ingress_abort(d->ingress);
 }
 
+/*
+ * Graceful stop: the API and admin listeners close, the ingress stops accepting and lets
+ * requests in flight finish (at most KND_DRAIN_MAX_MS, then they are cut); once all three are
+ * closed the instances get drained and stopped.
+ */
 static void knd_daemon_stop(knd_daemon_t *d)
 {
     if (d->stopping)
         return;
     d->stopping = true;
     knd_log(KND_LOG_NOTICE, "daemon", "shutting down");
-    if (d->api)
-        knd_api_close(d->api, NULL, NULL);
-    d->api = NULL;
-    if (d->admin)
-        knd_http_server_close(d->admin, NULL, NULL);
-    d->admin = NULL;
-    uv_timer_start(&d->drain, knd_daemon_drain_timeout, KND_DRAIN_MAX_MS, 0);
-    if (d->ingress)
-        knd_ingress_close(d->ingress, knd_daemon_ingress_closed, d);
-    else
-        knd_daemon_stop_instances(d);
+    d->open_listeners = 1; /* held until every close below has been started */
+    if (d->api) {
+        d->open_listeners++;
+        knd_api_close(d->api, knd_daemon_listener_closed, d);
+        d->api = NULL;
+    }
+    if (d->admin) {
+        d->open_listeners++;
+        knd_http_server_close(d->admin, knd_daemon_listener_closed, d);
+        d->admin = NULL;
+    }
+    if (d->ingress) {
+        d->open_listeners++;
+        uv_timer_start(&d->drain, knd_daemon_drain_timeout, KND_DRAIN_MAX_MS, 0);
+        knd_ingress_close(d->ingress, knd_daemon_listener_closed, d);
+    }
+    if (d->rc == NULL) { /* start-up failed before the controller existed */
+        d->open_listeners = 0;
+        knd_daemon_rc_done(d);
+        return;
+    }
+    knd_daemon_listener_closed(d);
 }
 
 static void knd_daemon_on_signal(uv_signal_t *s, int signum)

@@ -199,6 +199,8 @@ static void knd_http_client_update_reading(knd_http_client_t *c)
     }
 }
 
+static void knd_http_client_closed(uv_handle_t *h);
+
 static void knd_http_client_on_connected(uv_connect_t *req, int status)
 {
     knd_http_client_t *c = req->data;
@@ -234,10 +236,10 @@ knd_http_client_t *knd_http_client_connect(uv_loop_t *loop, int port,
     int rc = uv_tcp_connect(&c->connect, &c->tcp, (struct sockaddr *)&sa,
                             knd_http_client_on_connected);
     if (rc < 0) {
-        /* Report asynchronously-shaped: the caller gets on_connect from its own stack. */
-        c->broken = true;
-        if (cbs->on_connect)
-            cbs->on_connect(c, rc);
+        /* Failed before any I/O (e.g. EMFILE): no callback, the caller sees NULL. */
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, knd_http_client_closed);
+        return NULL;
     }
     return c;
 }
@@ -259,6 +261,10 @@ void knd_http_client_begin(knd_http_client_t *c, bool head_request)
     c->in_exchange = true;
     c->done = false;
     c->interim = false;
+    if (c->paused) { /* left paused by the previous exchange's slow reader */
+        c->paused = false;
+        knd_http_client_update_reading(c);
+    }
     /* No llhttp_init here: a reused connection may begin its next exchange from inside the
      * previous one's completion callback, while llhttp_execute is still on the stack. The
      * parser is ready for the next message once resumed after the pause at message-complete. */

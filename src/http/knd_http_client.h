@@ -29,7 +29,8 @@ typedef struct {
     void (*on_raw)(knd_http_client_t *c, const char *p, size_t n);
 } knd_http_client_cbs_t;
 
-/** Starts connecting to 127.0.0.1:port; on_connect reports the outcome. */
+/** Starts connecting to 127.0.0.1:port; on_connect reports the outcome. NULL if the attempt
+ * could not even start (no socket): then no callback fires. */
 knd_http_client_t *knd_http_client_connect(uv_loop_t *loop, int port,
                                            const knd_http_client_cbs_t *cbs, void *data);
 /** Replaces the callbacks and data (when a pooled connection changes hands). */

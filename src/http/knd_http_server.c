@@ -59,6 +59,8 @@ struct knd_http_conn_s {
     bool reading;
     bool close_after_write, closing, eof;
     bool upgraded;        /* the parser stopped at an upgrade: what follows is raw */
+    bool in_body;         /* past the head: header callbacks now carry trailers (ignored) */
+    bool write_failed;    /* a write could not be queued: close from the loop, not the stack */
     bool raw;             /* the handler took the tunnel: reads go to req->on_raw */
     char peer[64];
 };
@@ -119,8 +121,10 @@ static void knd_http_conn_write3(knd_http_conn_t *c, const char *a, size_t an, c
     wr->buf = uv_buf_init(wr->data, (unsigned)n);
     int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
     if (rc < 0) {
+        /* Callers still hold the request: close from the loop, never under their feet. */
         free(wr);
-        knd_http_conn_close(c);
+        c->write_failed = true;
+        uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
     }
 }
 
@@ -159,6 +163,8 @@ static void knd_http_conn_req_done(knd_http_conn_t *c)
 void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int64_t content_length)
 {
     knd_http_conn_t *c = r->conn;
+    if (r->aborted)
+        return; /* called from on_abort: the connection is already gone */
     KND_ASSERT(!r->resp_started);
     r->resp_started = true;
     char line[256];
@@ -195,6 +201,8 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
 
 void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
 {
+    if (r->aborted)
+        return;
     KND_ASSERT(r->resp_started && !r->resp_ended);
     if (n == 0 || r->resp_no_body)
         return;
@@ -212,15 +220,12 @@ void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
 void knd_http_resp_end(knd_http_req_t *r)
 {
     knd_http_conn_t *c = r->conn;
+    if (r->aborted)
+        return; /* knd_http_conn_close frees r once on_abort returns */
     KND_ASSERT(r->resp_started && !r->resp_ended);
     r->resp_ended = true;
     if (r->resp_chunked)
         knd_http_conn_write3(c, "0\r\n\r\n", 5, NULL, 0, NULL, 0);
-    if (c->closing) {
-        c->req = NULL;
-        knd_http_req_free(r);
-        return;
-    }
     if (r->body_done) {
         knd_http_conn_req_done(c);
         return;
@@ -339,10 +344,19 @@ static knd_http_conn_t *knd_http_conn_of(llhttp_t *p)
     return p->data;
 }
 
+/* The request whose head the parser is reading, or NULL: after headers-complete the header
+ * callbacks carry trailers, which knd ignores, and the request may already be gone. */
+static knd_http_req_t *knd_http_conn_head_target(llhttp_t *p)
+{
+    knd_http_conn_t *c = knd_http_conn_of(p);
+    return c->in_body ? NULL : c->req;
+}
+
 static int knd_http_on_message_begin(llhttp_t *p)
 {
     knd_http_conn_t *c = knd_http_conn_of(p);
     KND_ASSERT(c->req == NULL);
+    c->in_body = false;
     c->req = knd_xcalloc(1, sizeof(*c->req));
     knd_http_head_init(&c->req->head);
     knd_http_head_reset(&c->req->head);
@@ -354,34 +368,43 @@ static int knd_http_on_message_begin(llhttp_t *p)
 
 static int knd_http_on_url(llhttp_t *p, const char *at, size_t n)
 {
-    return knd_http_head_on_url(&knd_http_conn_of(p)->req->head, at, n);
+    knd_http_req_t *r = knd_http_conn_head_target(p);
+    return r ? knd_http_head_on_url(&r->head, at, n) : 0;
 }
 
 static int knd_http_on_field(llhttp_t *p, const char *at, size_t n)
 {
-    return knd_http_head_on_field(&knd_http_conn_of(p)->req->head, at, n);
+    knd_http_req_t *r = knd_http_conn_head_target(p);
+    return r ? knd_http_head_on_field(&r->head, at, n) : 0;
 }
 
 static int knd_http_on_value(llhttp_t *p, const char *at, size_t n)
 {
-    return knd_http_head_on_value(&knd_http_conn_of(p)->req->head, at, n);
+    knd_http_req_t *r = knd_http_conn_head_target(p);
+    return r ? knd_http_head_on_value(&r->head, at, n) : 0;
 }
 
 static int knd_http_on_url_done(llhttp_t *p)
 {
-    knd_http_head_url_done(&knd_http_conn_of(p)->req->head);
+    knd_http_req_t *r = knd_http_conn_head_target(p);
+    if (r)
+        knd_http_head_url_done(&r->head);
     return 0;
 }
 
 static int knd_http_on_field_done(llhttp_t *p)
 {
-    knd_http_head_field_done(&knd_http_conn_of(p)->req->head);
+    knd_http_req_t *r = knd_http_conn_head_target(p);
+    if (r)
+        knd_http_head_field_done(&r->head);
     return 0;
 }
 
 static int knd_http_on_value_done(llhttp_t *p)
 {
-    knd_http_head_value_done(&knd_http_conn_of(p)->req->head);
+    knd_http_req_t *r = knd_http_conn_head_target(p);
+    if (r)
+        knd_http_head_value_done(&r->head);
     return 0;
 }
 
@@ -390,14 +413,19 @@ static int knd_http_on_headers_complete(llhttp_t *p)
     knd_http_conn_t *c = knd_http_conn_of(p);
     knd_http_req_t *r = c->req;
     knd_http_head_finish(&r->head, p);
+    c->in_body = true;
     if (r->head.content_length > 0 || r->head.chunked)
         uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.body_timeout_ms, 0);
     else
         uv_timer_stop(&c->timer);
     const char *expect = knd_http_head_get(&r->head, "Expect");
-    if (expect && strcasecmp(expect, "100-continue") == 0)
-        knd_http_conn_write3(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, NULL, 0);
+    bool want_continue = expect && strcasecmp(expect, "100-continue") == 0 &&
+                         r->head.http_major == 1 && r->head.http_minor >= 1;
     c->srv->cb(r, c->srv->data); /* may answer, and even free r, right away */
+    /* The client waits for a go-ahead before its body - unless the handler already answered
+     * (a 404 or 413 must not invite a body nobody will read). */
+    if (want_continue && c->req == r && !r->resp_started)
+        knd_http_conn_write3(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, NULL, 0);
     return 0;
 }
 
@@ -489,7 +517,8 @@ static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n
 {
     if (c->closing || c->close_after_write)
         return;
-    if (c->parser_paused) {
+    if (c->parser_paused || c->pending.len) {
+        /* Earlier bytes are still waiting: keep the order, the resume timer parses them. */
         knd_buf_append(&c->pending, data, n);
         knd_http_conn_update_reading(c);
         return;
@@ -544,6 +573,10 @@ static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n
 static void knd_http_conn_resume_cb(uv_timer_t *t)
 {
     knd_http_conn_t *c = t->data;
+    if (c->write_failed) {
+        knd_http_conn_close(c);
+        return;
+    }
     if (c->closing || c->parser_paused)
         return;
     knd_buf_t in = c->pending;
@@ -599,10 +632,9 @@ static void knd_http_conn_close(knd_http_conn_t *c)
     knd_http_req_t *r = c->req;
     if (r) {
         c->req = NULL;
-        if (!r->resp_ended && r->on_abort) {
-            r->aborted = true;
+        r->aborted = true; /* from here every knd_http_resp_* call on r is a no-op */
+        if (!r->resp_ended && r->on_abort)
             r->on_abort(r);
-        }
         knd_http_req_free(r);
     }
     knd_http_server_t *srv = c->srv;
@@ -763,6 +795,15 @@ int knd_http_server_port(const knd_http_server_t *srv)
     return srv->port;
 }
 
+void knd_http_server_abort_all(knd_http_server_t *srv)
+{
+    knd_http_conn_t *c = srv->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        knd_http_conn_close(c);
+    }
+}
+
 size_t knd_http_server_conns(const knd_http_server_t *srv)
 {
     return srv->nconns;
@@ -788,7 +829,11 @@ void knd_http_server_close(knd_http_server_t *srv, void (*done)(void *data), voi
     knd_http_conn_t *c = srv->conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (c->req == NULL)
+        if (c->req != NULL)
+            continue; /* active: closes after its response (keep-alive is off now) */
+        if (c->h.stream.write_queue_size > 0)
+            c->close_after_write = true; /* a response still going out: let it finish */
+        else
             knd_http_conn_close(c);
     }
     uv_close(&srv->listener.handle, knd_http_server_free_cb);

@@ -63,6 +63,8 @@ int knd_http_server_port(const knd_http_server_t *srv);
  * frees the server once every connection is gone; then calls done(data) if not NULL.
  */
 void knd_http_server_close(knd_http_server_t *srv, void (*done)(void *data), void *data);
+/** Closes every connection now (after a failed drain): active requests get on_abort. */
+void knd_http_server_abort_all(knd_http_server_t *srv);
 /** Number of open connections. */
 size_t knd_http_server_conns(const knd_http_server_t *srv);
 

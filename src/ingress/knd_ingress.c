@@ -93,6 +93,11 @@ static void knd_ingress_closed(void *data)
         done(done_data);
 }
 
+void knd_ingress_abort(knd_ingress_t *ing)
+{
+    knd_http_server_abort_all(ing->srv);
+}
+
 void knd_ingress_close(knd_ingress_t *ing, void (*done)(void *data), void *data)
 {
     ing->done = done;

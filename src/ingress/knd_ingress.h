@@ -24,6 +24,8 @@ int knd_ingress_start(uv_loop_t *loop, const char *host, int port, knd_ingress_t
 void knd_ingress_set_table(knd_ingress_t *ing, knd_route_table_t *t);
 void knd_ingress_set_options(knd_ingress_t *ing, const knd_ingress_options_t *opt);
 int knd_ingress_port(const knd_ingress_t *ing);
+/** Closes every client connection now (the drain period is over). */
+void knd_ingress_abort(knd_ingress_t *ing);
 /** Stops listening; calls done(data) when every connection has finished. */
 void knd_ingress_close(knd_ingress_t *ing, void (*done)(void *data), void *data);
 

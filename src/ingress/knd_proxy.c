@@ -182,8 +182,8 @@ static void knd_proxy_head_headers(knd_proxy_t *p, knd_buf_t *b, const char **xf
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
         const char *name = knd_http_head_name(h, i), *value = knd_http_head_value(h, i);
         if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
-            knd_http_connection_lists(h, name))
-            continue;
+            strcasecmp(name, "Expect") == 0 || knd_http_connection_lists(h, name))
+            continue; /* Expect: knd answered 100-continue itself and streams the body */
         if (strcasecmp(name, "X-Forwarded-For") == 0) {
             *xff = value;
             continue;
@@ -352,6 +352,7 @@ static void knd_proxy_up_done(knd_http_client_t *c)
     if (req)
         knd_http_resp_end(req); /* may free req */
     if (p->body_end && knd_http_client_reusable(c)) {
+        knd_http_client_resume(c); /* idle, it must still notice the instance closing it */
         knd_http_client_bind(c, &knd_proxy_idle_cbs, p->ep);
         knd_endpoint_put_conn(p->ep, c);
         p->up = NULL;
@@ -410,6 +411,8 @@ static void knd_proxy_connect(knd_proxy_t *p)
         return;
     }
     p->up = knd_http_client_connect(p->ing->loop, p->ep->port, &knd_proxy_up_cbs, p);
+    if (p->up == NULL)
+        knd_proxy_fail(p, 502, "knd: cannot connect to the revision's instance\n");
 }
 
 /* ------------------------------------------------------------------ activator */
@@ -419,7 +422,10 @@ static void knd_proxy_granted(void *data, knd_endpoint_t *ep, int status)
     knd_proxy_t *p = data;
     p->wait = NULL;
     if (ep == NULL) {
-        knd_proxy_fail(p, 504, KND_TIMEOUT_BODY "\n");
+        if (status == UV_ECANCELED)
+            knd_proxy_fail(p, 503, "knd: the revision was removed while the request waited\n");
+        else
+            knd_proxy_fail(p, 504, KND_TIMEOUT_BODY "\n");
         return;
     }
     uint64_t waited = knd_time_mono_ms() - p->queued_ms;

@@ -382,7 +382,7 @@ static int knd_inst_start(knd_inst_t *in)
     return 0;
 }
 
-static void knd_rev_rt_spawn(knd_rev_rt_t *r)
+static int knd_rev_rt_spawn(knd_rev_rt_t *r)
 {
     knd_inst_t *in = knd_xcalloc(1, sizeof(*in));
     in->owner = r;
@@ -390,7 +390,7 @@ static void knd_rev_rt_spawn(knd_rev_rt_t *r)
     r->insts = in;
     if (!r->ever_ready && r->first_spawn_ms == 0)
         r->first_spawn_ms = knd_time_mono_ms();
-    knd_inst_start(in);
+    return knd_inst_start(in);
 }
 
 static void knd_rev_rt_retry(uv_timer_t *t)
@@ -414,7 +414,8 @@ static void knd_rev_rt_converge(knd_rev_rt_t *r)
             return;
         }
         for (; running < want; running++)
-            knd_rev_rt_spawn(r);
+            if (knd_rev_rt_spawn(r) < 0)
+                break; /* one failure, one backoff step: not one per wanted instance */
     }
     /* Scale down: not-ready instances go first, they serve nothing. */
     for (int pass = 0; pass < 2 && running > want; pass++) {
@@ -500,6 +501,7 @@ static void knd_rev_rt_free(knd_rev_rt_t *r)
     if (*pp)
         *pp = r->next;
     r->rev->on_demand = NULL;
+    knd_rev_fail_waiters(r->rev); /* nothing will start for them any more */
     knd_rev_release(r->rev);
     r->rev = NULL;
     rt->closing++;

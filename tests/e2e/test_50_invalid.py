@@ -187,3 +187,30 @@ def test_api_garbage_request_line(knd):
     s.close()
     assert data == b"" or data.startswith(b"HTTP/1.1 400"), data
     assert knd.api("GET", SVCS).status == 200
+
+
+def test_chunked_trailers_after_an_early_answer_keep_the_daemon_up(knd):
+    """A chunked body with trailers to an unknown host: the 404 goes out from the head, and the
+    trailers that follow in the same packet must not reach a request that no longer exists."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", knd.http_port), timeout=5)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: nope.example\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5\r\nhello\r\n0\r\nX-Trailer: a\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert data.startswith(b"HTTP/1.1 404"), data
+    # and the same against the control API socket
+    import socket as so
+    u = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    u.connect(knd.sock_path if hasattr(knd, "sock_path") else knd.state_dir + "/knd.sock")
+    u.sendall(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"2\r\n{}\r\n0\r\nX-Trailer: a\r\n\r\n")
+    assert u.recv(4096).startswith(b"HTTP/1.1 404")
+    u.close()
+    r = knd.api("GET", "/healthz")
+    assert r.status == 200
