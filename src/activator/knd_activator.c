@@ -14,6 +14,45 @@
 
 #define KND_POOL_MAX 64 /* idle keep-alive connections kept per endpoint */
 
+const double knd_latency_bounds_ms[KND_LATENCY_BUCKETS] = {1,   2,   5,    10,   25,   50,   100,
+                                                           250, 500, 1000, 2500, 5000, 10000};
+
+/* Integrates the load up to now; call before inflight or queued change. */
+static void knd_rev_account(knd_rev_t *rev)
+{
+    uint64_t now = uv_hrtime();
+    if (rev->conc_last_ns)
+        rev->conc_integral += (double)(rev->inflight + rev->queued) * (double)(now - rev->conc_last_ns);
+    else
+        rev->conc_since_ns = now;
+    rev->conc_last_ns = now;
+}
+
+double knd_rev_take_concurrency(knd_rev_t *rev, uint64_t now_ns, uint64_t *arrivals)
+{
+    if (rev->conc_last_ns)
+        rev->conc_integral += (double)(rev->inflight + rev->queued) * (double)(now_ns - rev->conc_last_ns);
+    double span = rev->conc_since_ns ? (double)(now_ns - rev->conc_since_ns) : 0;
+    double avg = span > 0 ? rev->conc_integral / span : (double)(rev->inflight + rev->queued);
+    rev->conc_integral = 0;
+    rev->conc_since_ns = rev->conc_last_ns = now_ns;
+    if (arrivals)
+        *arrivals = rev->arrivals;
+    rev->arrivals = 0;
+    return avg;
+}
+
+void knd_rev_observe(knd_rev_t *rev, int status, double ms)
+{
+    int cls = status >= 100 && status < 600 ? status / 100 : 0;
+    rev->responses[cls]++;
+    size_t b = 0;
+    while (b < KND_LATENCY_BUCKETS && ms > knd_latency_bounds_ms[b])
+        b++;
+    rev->latency_counts[b]++;
+    rev->latency_sum_ms += ms;
+}
+
 /* ------------------------------------------------------------------ revisions */
 
 knd_rev_t *knd_rev_new(uv_loop_t *loop, const char *ns, const char *name, const char *service,
@@ -160,6 +199,7 @@ static knd_endpoint_t *knd_rev_pick(knd_rev_t *rev)
 
 static knd_endpoint_t *knd_endpoint_grant(knd_endpoint_t *ep)
 {
+    knd_rev_account(ep->rev);
     ep->inflight++;
     ep->refs++;
     ep->rev->inflight++;
@@ -170,6 +210,7 @@ static knd_endpoint_t *knd_endpoint_grant(knd_endpoint_t *ep)
 static void knd_activator_unqueue(knd_activator_wait_t *w)
 {
     knd_rev_t *rev = w->rev;
+    knd_rev_account(rev);
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -243,6 +284,7 @@ void knd_endpoint_remove(knd_endpoint_t *ep)
 void knd_endpoint_done(knd_endpoint_t *ep)
 {
     KND_ASSERT(ep->inflight > 0);
+    knd_rev_account(ep->rev);
     ep->inflight--;
     ep->rev->inflight--;
     if (ep->removed && ep->inflight == 0 && ep->on_drained) {
@@ -275,6 +317,7 @@ int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_e
 {
     *ep = NULL;
     *wp = NULL;
+    rev->arrivals++;
     /* Arrival order: nobody may overtake requests already waiting. */
     knd_endpoint_t *got = rev->qhead ? NULL : knd_rev_pick(rev);
     if (got) {
@@ -289,6 +332,7 @@ int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_e
         rev->rejected_total++;
         return UV_EBUSY;
     }
+    knd_rev_account(rev);
     knd_activator_wait_t *w = knd_xcalloc(1, sizeof(*w));
     w->cb = cb;
     w->data = data;

@@ -59,6 +59,10 @@ typedef struct {
 } knd_rev_limits_t;
 
 #define KND_REV_QUEUE_LIMIT 10000 /* Knative's activator queue depth */
+#define KND_LATENCY_BUCKETS 13     /* bounds in knd_latency_bounds_ms, plus +Inf */
+
+/** Upper bounds (ms) of the request latency histogram buckets. */
+extern const double knd_latency_bounds_ms[KND_LATENCY_BUCKETS];
 #define KND_BREAKER_FACTOR 11      /* queue-proxy admits 10 x CC waiting + CC executing */
 
 struct knd_rev_s {
@@ -77,9 +81,26 @@ struct knd_rev_s {
     void *demand_data;
     uint64_t requests_total;
     uint64_t rejected_total;    /* 503 pending request queue full */
+    /* Finished requests: by status class (index status/100; 0 = no response), latency. */
+    uint64_t responses[6];
+    uint64_t latency_counts[KND_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
+    /* Load as the autoscaler sees it (SPEC §b.1): requests in flight at instances plus those
+     * waiting here, integrated over time (in request-nanoseconds) since conc_since_ns. */
+    double conc_integral;
+    uint64_t conc_since_ns, conc_last_ns;
+    uint64_t arrivals;          /* requests that reached the revision (for rps) */
     uint64_t cold_starts_total; /* requests that waited for a first ready instance */
     uint64_t queue_wait_ms_total;
 };
+
+/** Records a finished request: its status (0 = none sent) and duration. */
+void knd_rev_observe(knd_rev_t *rev, int status, double ms);
+/**
+ * The time-weighted average concurrency (in flight + queued) since the last call, and the
+ * arrivals since the last call; resets both. now_ns from uv_hrtime().
+ */
+double knd_rev_take_concurrency(knd_rev_t *rev, uint64_t now_ns, uint64_t *arrivals);
 
 /** A new revision runtime with one reference. */
 knd_rev_t *knd_rev_new(uv_loop_t *loop, const char *ns, const char *name, const char *service,

@@ -146,6 +146,11 @@ static void knd_api_route_resources(knd_api_call_t *call, const char *group, con
         knd_api_not_found(call);
         return;
     }
+    if (strcmp(group, "knd.dev") == 0 && ns == NULL && name == NULL &&
+        strcmp(resource, "stats") == 0) {
+        knd__api_stats(call);
+        return;
+    }
     if (strcmp(group, "knd.dev") == 0 && ns == NULL && strcmp(resource, "images") == 0) {
         knd__api_images(call, name);
         return;

@@ -14,6 +14,7 @@
 #include "knd_api_int.h"
 #include "knd_json.h"
 #include "knd_log.h"
+#include "knd_time.h"
 
 #define KND_FOLLOW_POLL_MS 200
 #define KND_LOG_CHUNK 65536
@@ -67,6 +68,45 @@ void knd__api_images(knd_api_call_t *call, const char *ref)
     knd__api_status(req, 405, "MethodNotAllowed",
                     "the server does not allow this method on the requested resource", NULL, NULL,
                     NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ stats (knd top) */
+
+static void knd_api_stats_rev(const knd_rev_rt_t *r, void *data)
+{
+    json_t *arr = data;
+    const knd_rev_t *rev = knd_rev_rt_rev(r);
+    json_t *resp = json_object(), *bounds = json_array(), *counts = json_array();
+    static const char *const classes[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int c = 0; c < 6; c++)
+        if (rev->responses[c])
+            json_object_set_new(resp, classes[c], json_integer((json_int_t)rev->responses[c]));
+    for (int b = 0; b < KND_LATENCY_BUCKETS; b++)
+        json_array_append_new(bounds, json_real(knd_latency_bounds_ms[b]));
+    for (int b = 0; b <= KND_LATENCY_BUCKETS; b++)
+        json_array_append_new(counts, json_integer((json_int_t)rev->latency_counts[b]));
+    json_array_append_new(
+        arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:i, s:i, s:b, s:I, s:I, s:I,"
+                       " s:{s:o, s:o, s:f}}",
+                       "namespace", rev->ns, "service", rev->service, "configuration",
+                       rev->configuration, "revision", rev->name, "requests_total",
+                       (json_int_t)rev->requests_total, "responses", resp, "inflight",
+                       (json_int_t)rev->inflight, "queued", (json_int_t)rev->queued, "ready",
+                       knd_rev_rt_ready(r), "desired", knd_rev_rt_desired(r), "panic",
+                       knd_rev_rt_panic(r), "cold_starts_total", (json_int_t)rev->cold_starts_total,
+                       "queue_wait_ms_total", (json_int_t)rev->queue_wait_ms_total,
+                       "rejected_total", (json_int_t)rev->rejected_total, "latency", "bounds_ms",
+                       bounds, "counts", counts, "sum_ms", rev->latency_sum_ms));
+}
+
+void knd__api_stats(knd_api_call_t *call)
+{
+    json_t *revs = json_array();
+    knd_runtime_each_rev(knd_reconciler_runtime(call->api->deps.rc), knd_api_stats_rev, revs);
+    json_t *out = json_pack("{s:I, s:o}", "time_ms", (json_int_t)knd_time_mono_ms(), "revisions",
+                            revs);
+    knd__api_json(call->req, 200, out);
+    json_decref(out);
 }
 
 /* ------------------------------------------------------------------ logs */

@@ -49,6 +49,7 @@ void knd__api_objects(knd_api_call_t *call, const knd_kind_info_t *kind, const c
 /* knd_api_extra.c: knd.dev endpoints (images, logs). */
 void knd__api_images(knd_api_call_t *call, const char *ref);
 void knd__api_logs(knd_api_call_t *call, const char *ns, const char *service);
+void knd__api_stats(knd_api_call_t *call);
 void knd__api_follow_close_all(knd_api_t *api);
 
 #endif

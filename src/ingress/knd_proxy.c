@@ -42,6 +42,7 @@ typedef struct {
     bool tunnel;                /* upgraded: raw bytes both ways */
     bool default_route;
     int retries;
+    int status;                 /* the status sent to the client, 0 = none */
 } knd_proxy_t;
 
 static void knd_proxy_acquire(knd_proxy_t *p);
@@ -57,6 +58,8 @@ static void knd_proxy_timer_closed(uv_handle_t *h)
 
 static void knd_proxy_free(knd_proxy_t *p)
 {
+    if (p->rev && !p->tunnel)
+        knd_rev_observe(p->rev, p->status, (double)(knd_time_mono_ms() - p->start_ms));
     knd_activator_cancel(p->wait);
     p->wait = NULL;
     if (p->up)
@@ -96,8 +99,10 @@ static void knd_proxy_fail(knd_proxy_t *p, int status, const char *msg)
             knd_http_req_raw_close(req);
         else if (p->resp_started)
             knd_http_resp_abort(req);
-        else
+        else {
+            p->status = status;
             knd_http_resp_simple(req, status, "text/plain; charset=utf-8", msg, strlen(msg));
+        }
     }
     knd_proxy_free(p);
 }
@@ -320,6 +325,7 @@ static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
         knd_buf_printf(&b, "%s: %s\r\n", name, knd_http_head_value(h, i));
     }
     p->resp_started = true;
+    p->status = h->status;
     p->last_write_ms = knd_time_mono_ms();
     knd_http_resp_head(p->req, h->status, knd_buf_cstr(&b), upgrade ? -1 : h->content_length);
     knd_buf_free(&b);

@@ -49,6 +49,7 @@ struct knd_rev_rt_s {
     knd_inst_t *insts;
     knd_rev_plan_t plan;
     bool has_plan, wanted, ever_ready, dying;
+    bool panic;           /* the autoscaler's panic mode */
     int desired, demand;  /* demand: instances asked for by waiting requests (scale from 0) */
     int crashes;
     uint64_t backoff_until;
@@ -592,6 +593,11 @@ int knd_rev_rt_desired(const knd_rev_rt_t *r)
 int knd_rev_rt_ready(const knd_rev_rt_t *r)
 {
     return (int)knd_rev_ready_count(r->rev);
+}
+
+bool knd_rev_rt_panic(const knd_rev_rt_t *r)
+{
+    return r->panic;
 }
 
 bool knd_rev_rt_ever_ready(const knd_rev_rt_t *r)

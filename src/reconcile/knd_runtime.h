@@ -82,6 +82,8 @@ knd_rev_t *knd_rev_rt_rev(const knd_rev_rt_t *r);
 int knd_rev_rt_desired(const knd_rev_rt_t *r);
 int knd_rev_rt_ready(const knd_rev_rt_t *r);
 bool knd_rev_rt_ever_ready(const knd_rev_rt_t *r);
+/** True while the revision's autoscaler is in panic mode. */
+bool knd_rev_rt_panic(const knd_rev_rt_t *r);
 /** The last failure: reason ("ExitCode1", "ContainerMissing") and message, or NULL. */
 const char *knd_rev_rt_fail_reason(const knd_rev_rt_t *r);
 const char *knd_rev_rt_fail_message(const knd_rev_rt_t *r);

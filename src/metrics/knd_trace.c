@@ -1,0 +1,2 @@
+/* knd_trace.c - tracing (being written). */
+typedef int knd_trace_placeholder_t;
