@@ -14,8 +14,10 @@
 
 #define KND_POOL_MAX 64 /* idle keep-alive connections kept per endpoint */
 
-const double knd_latency_bounds_ms[KND_LATENCY_BUCKETS] = {1,   2,   5,    10,   25,   50,   100,
-                                                           250, 500, 1000, 2500, 5000, 10000};
+/* Knative's buckets for revision_request_latencies (SPEC §h.2). */
+const double knd_latency_bounds_ms[KND_LATENCY_BUCKETS] = {
+    5,   10,  20,  40,  60,  80,   100,  150,  200,   250,   300,   350,   400,
+    450, 500, 600, 700, 800, 900, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
 
 /* Integrates the load up to now; call before inflight or queued change. */
 static void knd_rev_account(knd_rev_t *rev)
@@ -46,6 +48,13 @@ void knd_rev_observe(knd_rev_t *rev, int status, double ms)
 {
     int cls = status >= 100 && status < 600 ? status / 100 : 0;
     rev->responses[cls]++;
+    for (size_t i = 0; status > 0 && i < KND_STATUS_CODES; i++) {
+        if (rev->codes[i].code == status || rev->codes[i].code == 0) {
+            rev->codes[i].code = status; /* beyond 16 distinct codes only the class counts */
+            rev->codes[i].n++;
+            break;
+        }
+    }
     size_t b = 0;
     while (b < KND_LATENCY_BUCKETS && ms > knd_latency_bounds_ms[b])
         b++;

@@ -59,7 +59,8 @@ typedef struct {
 } knd_rev_limits_t;
 
 #define KND_REV_QUEUE_LIMIT 10000 /* Knative's activator queue depth */
-#define KND_LATENCY_BUCKETS 13     /* bounds in knd_latency_bounds_ms, plus +Inf */
+#define KND_LATENCY_BUCKETS 26     /* Knative's request latency buckets (ms), plus +Inf */
+#define KND_STATUS_CODES 16        /* distinct response codes counted per revision */
 
 /** Upper bounds (ms) of the request latency histogram buckets. */
 extern const double knd_latency_bounds_ms[KND_LATENCY_BUCKETS];
@@ -83,6 +84,10 @@ struct knd_rev_s {
     uint64_t rejected_total;    /* 503 pending request queue full */
     /* Finished requests: by status class (index status/100; 0 = no response), latency. */
     uint64_t responses[6];
+    struct {
+        int code;
+        uint64_t n;
+    } codes[KND_STATUS_CODES];      /* by exact code, for revision_request_count's label */
     uint64_t latency_counts[KND_LATENCY_BUCKETS + 1];
     double latency_sum_ms;
     /* Load as the autoscaler sees it (SPEC §b.1): requests in flight at instances plus those

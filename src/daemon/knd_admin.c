@@ -1,49 +1,188 @@
-/* knd_admin.c - /metrics, /healthz and /readyz on the admin address (see knd_admin.h). */
+/*
+ * knd_admin.c - /metrics, /healthz and /readyz on the admin address (see knd_admin.h).
+ *
+ * /metrics is Prometheus text 0.0.4, rendered at scrape time from counters the data path and the
+ * autoscaler already own (nothing is counted here). Names and labels are Knative's legacy
+ * Prometheus ones (SPEC §h.2: revision_*, activator_*, autoscaler_*), so dashboards written for
+ * Knative keep working, plus knd's own under knd_ and the standard process_* ones.
+ */
 #include "knd_admin.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "knd_buf.h"
 
+/* One metric family: how each revision contributes its series. */
+typedef struct {
+    const char *name, *type, *help;
+    void (*emit)(knd_buf_t *b, const char *name, const knd_rev_rt_t *r, const char *labels);
+} knd_admin_family_t;
+
+static void knd_admin_labels(char *out, size_t n, const knd_rev_t *rev)
+{
+    snprintf(out, n,
+             "namespace_name=\"%s\",service_name=\"%s\",configuration_name=\"%s\","
+             "revision_name=\"%s\"",
+             rev->ns, rev->service, rev->configuration, rev->name);
+}
+
+static const char *const knd_admin_classes[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+static void knd_admin_request_count(knd_buf_t *b, const char *name, const knd_rev_rt_t *r,
+                                    const char *labels)
+{
+    const knd_rev_t *rev = knd_rev_rt_rev(r);
+    for (size_t i = 0; i < KND_STATUS_CODES && rev->codes[i].code; i++)
+        knd_buf_printf(b, "%s{%s,response_code=\"%d\",response_code_class=\"%s\"} %llu\n", name,
+                       labels, rev->codes[i].code, knd_admin_classes[rev->codes[i].code / 100],
+                       (unsigned long long)rev->codes[i].n);
+}
+
+static void knd_admin_latencies(knd_buf_t *b, const char *name, const knd_rev_rt_t *r,
+                                const char *labels)
+{
+    const knd_rev_t *rev = knd_rev_rt_rev(r);
+    unsigned long long cum = 0;
+    for (int i = 0; i <= KND_LATENCY_BUCKETS; i++) {
+        cum += rev->latency_counts[i];
+        if (i < KND_LATENCY_BUCKETS)
+            knd_buf_printf(b, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+                           knd_latency_bounds_ms[i], cum);
+        else
+            knd_buf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, cum);
+    }
+    knd_buf_printf(b, "%s_sum{%s} %.3f\n%s_count{%s} %llu\n", name, labels, rev->latency_sum_ms,
+                   name, labels, cum);
+}
+
+#define KND_ADMIN_GAUGE(fn, expr)                                                                 \
+    static void fn(knd_buf_t *b, const char *name, const knd_rev_rt_t *r, const char *labels)    \
+    {                                                                                             \
+        knd_rev_scale_view_t v;                                                                   \
+        const knd_rev_t *rev = knd_rev_rt_rev(r);                                                 \
+        knd_rev_rt_scale_view(r, &v);                                                             \
+        (void)rev;                                                                                \
+        knd_buf_printf(b, "%s{%s} %.6g\n", name, labels, (double)(expr));                         \
+    }
+
+KND_ADMIN_GAUGE(knd_admin_concurrency, rev->inflight + rev->queued)
+KND_ADMIN_GAUGE(knd_admin_requests, rev->requests_total)
+KND_ADMIN_GAUGE(knd_admin_desired, v.desired)
+KND_ADMIN_GAUGE(knd_admin_actual, knd_rev_rt_ready(r))
+KND_ADMIN_GAUGE(knd_admin_panic, v.panic ? 1 : 0)
+KND_ADMIN_GAUGE(knd_admin_stable_conc, v.metric == KND_METRIC_RPS ? 0 : v.observed_stable)
+KND_ADMIN_GAUGE(knd_admin_panic_conc, v.metric == KND_METRIC_RPS ? 0 : v.observed_panic)
+KND_ADMIN_GAUGE(knd_admin_target_conc, v.metric == KND_METRIC_RPS ? 0 : v.target)
+KND_ADMIN_GAUGE(knd_admin_stable_rps, v.metric == KND_METRIC_RPS ? v.observed_stable : 0)
+KND_ADMIN_GAUGE(knd_admin_panic_rps, v.metric == KND_METRIC_RPS ? v.observed_panic : 0)
+KND_ADMIN_GAUGE(knd_admin_target_rps, v.metric == KND_METRIC_RPS ? v.target : 0)
+KND_ADMIN_GAUGE(knd_admin_ebc, v.excess_burst_capacity)
+KND_ADMIN_GAUGE(knd_admin_queued, rev->queued)
+KND_ADMIN_GAUGE(knd_admin_inflight, rev->inflight)
+KND_ADMIN_GAUGE(knd_admin_cold, rev->cold_starts_total)
+KND_ADMIN_GAUGE(knd_admin_wait, rev->queue_wait_ms_total / 1000.0)
+KND_ADMIN_GAUGE(knd_admin_rejected, rev->rejected_total)
+
+static const knd_admin_family_t knd_admin_families[] = {
+    {"revision_request_count", "counter", "The number of requests that are routed to the revision",
+     knd_admin_request_count},
+    {"revision_request_latencies", "histogram", "The response time in millisecond",
+     knd_admin_latencies},
+    {"activator_request_concurrency", "gauge",
+     "Concurrent requests that are routed to the activator (in flight plus queued)",
+     knd_admin_concurrency},
+    {"activator_request_count", "counter", "The number of requests that are routed to the activator",
+     knd_admin_requests},
+    {"autoscaler_desired_pods", "gauge", "Number of pods autoscaler wants to allocate",
+     knd_admin_desired},
+    {"autoscaler_requested_pods", "gauge", "Number of pods autoscaler requested",
+     knd_admin_desired},
+    {"autoscaler_actual_pods", "gauge", "Number of pods that are allocated currently",
+     knd_admin_actual},
+    {"autoscaler_panic_mode", "gauge", "1 if autoscaler is in panic mode, 0 otherwise",
+     knd_admin_panic},
+    {"autoscaler_stable_request_concurrency", "gauge",
+     "Average of requests count per observed pod over the stable window", knd_admin_stable_conc},
+    {"autoscaler_panic_request_concurrency", "gauge",
+     "Average of requests count per observed pod over the panic window", knd_admin_panic_conc},
+    {"autoscaler_target_concurrency_per_pod", "gauge",
+     "The desired number of concurrent requests for each pod", knd_admin_target_conc},
+    {"autoscaler_stable_requests_per_second", "gauge",
+     "Average requests-per-second over the stable window", knd_admin_stable_rps},
+    {"autoscaler_panic_requests_per_second", "gauge",
+     "Average requests-per-second over the panic window", knd_admin_panic_rps},
+    {"autoscaler_target_requests_per_second", "gauge",
+     "The desired requests-per-second for each pod", knd_admin_target_rps},
+    {"autoscaler_excess_burst_capacity", "gauge",
+     "Excess burst capacity observed over the stable window", knd_admin_ebc},
+    {"knd_revision_queued_requests", "gauge", "Requests waiting in knd's activator for an instance",
+     knd_admin_queued},
+    {"knd_revision_inflight_requests", "gauge", "Requests being served by the revision's instances",
+     knd_admin_inflight},
+    {"knd_revision_cold_starts_total", "counter",
+     "Requests that found no ready instance and waited for one to start", knd_admin_cold},
+    {"knd_revision_cold_start_wait_seconds_total", "counter",
+     "Time requests spent waiting for an instance, in seconds", knd_admin_wait},
+    {"knd_revision_rejected_requests_total", "counter",
+     "Requests refused with 503 pending request queue full", knd_admin_rejected},
+};
+
 typedef struct {
     knd_buf_t *b;
-    int pass; /* one metric family per pass over the revisions */
-} knd_admin_metrics_t;
+    const knd_admin_family_t *f;
+} knd_admin_ctx_t;
 
-static void knd_admin_rev_line(const knd_rev_rt_t *r, void *data)
+static void knd_admin_rev(const knd_rev_rt_t *r, void *data)
 {
-    knd_admin_metrics_t *m = data;
-    const knd_rev_t *rev = knd_rev_rt_rev(r);
-    const char *fmt = m->pass == 0 ? "knd_revision_requests_total" :
-                      m->pass == 1 ? "knd_revision_ready_instances" :
-                      m->pass == 2 ? "knd_revision_desired_instances" : "knd_revision_queued_requests";
-    unsigned long long v = m->pass == 0 ? rev->requests_total :
-                           m->pass == 1 ? (unsigned long long)knd_rev_rt_ready(r) :
-                           m->pass == 2 ? (unsigned long long)knd_rev_rt_desired(r) : rev->queued;
-    knd_buf_printf(m->b,
-                   "%s{namespace_name=\"%s\",service_name=\"%s\",configuration_name=\"%s\","
-                   "revision_name=\"%s\"} %llu\n",
-                   fmt, rev->ns, rev->service, rev->configuration, rev->name, v);
+    knd_admin_ctx_t *ctx = data;
+    char labels[512];
+    knd_admin_labels(labels, sizeof(labels), knd_rev_rt_rev(r));
+    ctx->f->emit(ctx->b, ctx->f->name, r, labels);
+}
+
+/* The daemon's own footprint, under the standard process_* names. */
+static void knd_admin_process(knd_buf_t *b)
+{
+    long size_pages = 0, rss_pages = 0, fds = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size_pages, &rss_pages) != 2)
+            rss_pages = 0;
+        fclose(f);
+    }
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        while (readdir(d))
+            fds++;
+        closedir(d);
+        fds -= 3; /* ".", ".." and the directory itself */
+    }
+    knd_buf_printf(b,
+                   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                   "# TYPE process_resident_memory_bytes gauge\n"
+                   "process_resident_memory_bytes %ld\n"
+                   "# HELP process_open_fds Number of open file descriptors.\n"
+                   "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+                   rss_pages * sysconf(_SC_PAGESIZE), fds);
 }
 
 static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc)
 {
-    static const char *const families[][3] = {
-        {"knd_revision_requests_total", "counter", "Requests routed to the revision's instances."},
-        {"knd_revision_ready_instances", "gauge", "Instances of the revision ready for traffic."},
-        {"knd_revision_desired_instances", "gauge", "Instances the revision should have."},
-        {"knd_revision_queued_requests", "gauge", "Requests waiting for an instance."},
-    };
     knd_buf_t b;
     knd_buf_init(&b);
     knd_buf_puts(&b, "# HELP knd_up Whether the knd daemon is serving.\n# TYPE knd_up gauge\n"
                      "knd_up 1\n");
-    for (int i = 0; i < 4; i++) {
-        knd_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", families[i][0], families[i][2],
-                       families[i][0], families[i][1]);
-        knd_admin_metrics_t m = {.b = &b, .pass = i};
-        knd_runtime_each_rev(knd_reconciler_runtime(rc), knd_admin_rev_line, &m);
+    for (size_t i = 0; i < sizeof(knd_admin_families) / sizeof(knd_admin_families[0]); i++) {
+        const knd_admin_family_t *f = &knd_admin_families[i];
+        knd_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+        knd_admin_ctx_t ctx = {.b = &b, .f = f};
+        knd_runtime_each_rev(knd_reconciler_runtime(rc), knd_admin_rev, &ctx);
     }
+    knd_admin_process(&b);
     knd_http_resp_simple(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     knd_buf_free(&b);
 }

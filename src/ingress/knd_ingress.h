@@ -16,6 +16,8 @@ typedef struct knd_ingress_s knd_ingress_t;
 
 typedef struct {
     bool tag_header_routing; /* config-features tag-header-based-routing */
+    bool request_log;        /* config-observability logging.enable-request-log */
+    char request_log_path[512]; /* knd's logging.request-log-path; "" = stderr */
 } knd_ingress_options_t;
 
 int knd_ingress_start(uv_loop_t *loop, const char *host, int port, knd_ingress_t **out,

@@ -10,6 +10,9 @@ struct knd_ingress_s {
     knd_http_server_t *srv;
     knd_route_table_t *table; /* current; requests hold their own references */
     knd_ingress_options_t opt;
+    int log_fd;               /* request log: -1 when off */
+    knd_buf_t log_buf;        /* lines waiting for the next flush */
+    uv_timer_t log_timer;
     void (*done)(void *data);
     void *done_data;
 };
@@ -19,5 +22,8 @@ struct knd_ingress_s {
 void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t *table,
                       const knd_rt_entry_t *entry, const knd_rt_target_t *target,
                       bool default_route);
+
+/** Appends one request log line (a JSON object and "\n"); flushed in batches. */
+void knd__ingress_log(knd_ingress_t *ing, const char *line, size_t n);
 
 #endif

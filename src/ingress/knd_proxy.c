@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "knd_alloc.h"
 #include "knd_http_client.h"
 #include "knd_ingress_int.h"
@@ -43,6 +45,10 @@ typedef struct {
     bool default_route;
     int retries;
     int status;                 /* the status sent to the client, 0 = none */
+    bool cold;                  /* waited for a first instance */
+    uint64_t bytes_in, bytes_out, wait_ms;
+    char *log_head;             /* request log: the request's fields, kept from the start */
+    char instance[64];
 } knd_proxy_t;
 
 static void knd_proxy_acquire(knd_proxy_t *p);
@@ -56,10 +62,33 @@ static void knd_proxy_timer_closed(uv_handle_t *h)
     free(h->data);
 }
 
+/* One JSON line per request (config-observability logging.enable-request-log). */
+static void knd_proxy_log(knd_proxy_t *p, uint64_t ms)
+{
+    knd_buf_t b;
+    knd_buf_init(&b);
+    knd_buf_printf(&b,
+                   "%s,\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"latency_ms\":%llu,"
+                   "\"queue_wait_ms\":%llu,\"cold_start\":%s,\"namespace\":\"%s\","
+                   "\"revision\":\"%s\",\"instance\":\"%s\"}\n",
+                   p->log_head, p->status, (unsigned long long)p->bytes_in,
+                   (unsigned long long)p->bytes_out, (unsigned long long)ms,
+                   (unsigned long long)p->wait_ms, p->cold ? "true" : "false", p->rev->ns,
+                   p->rev->name, p->instance);
+    knd__ingress_log(p->ing, b.p, b.len);
+    knd_buf_free(&b);
+}
+
 static void knd_proxy_free(knd_proxy_t *p)
 {
+    uint64_t ms = knd_time_mono_ms() - p->start_ms;
     if (p->rev && !p->tunnel)
-        knd_rev_observe(p->rev, p->status, (double)(knd_time_mono_ms() - p->start_ms));
+        knd_rev_observe(p->rev, p->status, (double)ms);
+    if (p->log_head) {
+        knd_proxy_log(p, ms);
+        free(p->log_head);
+        p->log_head = NULL;
+    }
     knd_activator_cancel(p->wait);
     p->wait = NULL;
     if (p->up)
@@ -170,6 +199,7 @@ static void knd_proxy_write_body(knd_proxy_t *p, const char *data, size_t n)
     if (n == 0)
         return;
     p->body_sent = true;
+    p->bytes_in += n;
     if (p->chunked_up) {
         char size[24];
         int sn = snprintf(size, sizeof(size), "%zx\r\n", n);
@@ -346,6 +376,7 @@ static void knd_proxy_up_body(knd_http_client_t *c, const char *data, size_t n)
     if (p->req == NULL)
         return;
     p->last_write_ms = knd_time_mono_ms();
+    p->bytes_out += n;
     knd_http_resp_body(p->req, data, n);
     if (knd_http_resp_queued(p->req) > KND_PROXY_HIGH_WATER)
         knd_http_client_pause(c); /* the client reads slowly: stop reading the instance */
@@ -408,6 +439,7 @@ static const knd_http_client_cbs_t knd_proxy_up_cbs = {
 
 static void knd_proxy_connect(knd_proxy_t *p)
 {
+    snprintf(p->instance, sizeof(p->instance), "%s", p->ep->id);
     /* Upgrades get a fresh connection: the tunnel will own it for good. */
     knd_http_client_t *c = p->req->head.upgrade ? NULL : knd_endpoint_take_conn(p->ep);
     if (c) {
@@ -436,6 +468,7 @@ static void knd_proxy_granted(void *data, knd_endpoint_t *ep, int status)
     }
     uint64_t waited = knd_time_mono_ms() - p->queued_ms;
     p->rev->queue_wait_ms_total += waited;
+    p->wait_ms += waited;
     knd_log(KND_LOG_DEBUG, "ingress", "rev=%s: waited %llu ms for an instance", p->rev->name,
             (unsigned long long)waited);
     p->ep = ep;
@@ -452,8 +485,10 @@ static void knd_proxy_acquire(knd_proxy_t *p)
         knd_proxy_connect(p);
     } else if (rc == 1) {
         p->queued_ms = knd_time_mono_ms();
-        if (cold && p->retries == 0)
+        if (cold && p->retries == 0) {
             p->rev->cold_starts_total++;
+            p->cold = true;
+        }
     } else {
         knd_proxy_fail(p, 503, "pending request queue full\n");
     }
@@ -517,6 +552,18 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
     req->on_body_end = knd_proxy_client_body_end;
     req->on_abort = knd_proxy_client_abort;
     req->on_drain = knd_proxy_client_drain;
+    if (ing->opt.request_log) {
+        char ts[32];
+        knd_time_rfc3339(ts);
+        json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "time", ts, "method",
+                              llhttp_method_name((llhttp_method_t)req->head.method), "host",
+                              knd_http_head_get(&req->head, "Host") ?: "", "path",
+                              knd_http_head_url(&req->head), "remote_addr", req->peer);
+        char *js = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        js[strlen(js) - 1] = '\0'; /* open: the rest is appended at the end */
+        p->log_head = js;
+        json_decref(f);
+    }
     knd_proxy_arm(p);
     knd_proxy_acquire(p);
 }

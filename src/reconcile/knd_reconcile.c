@@ -314,13 +314,26 @@ static void knd_pass_platform(knd_pass_t *ps)
         }
         knd_errlist_free(&errs);
     }
-    json_decref(cms);
     knd_platform_free(&rc->platform);
     rc->platform = p;
     knd_ingress_options_t opt = {
         .tag_header_routing =
             knd_platform_feature(&rc->platform, "tag-header-based-routing") == KND_FEATURE_ENABLED,
     };
+    /* config-observability: Knative's request log switch, and knd's destination for it. */
+    json_array_foreach(cms, i, cm)
+    {
+        if (strcmp(knd__obj_name(cm), "config-observability") != 0)
+            continue;
+        json_t *data = json_object_get(cm, "data");
+        json_t *on = json_object_get(data, "logging.enable-request-log"); /* dotted keys */
+        opt.request_log = json_is_string(on) && strcmp(json_string_value(on), "true") == 0;
+        json_t *path = json_object_get(data, "logging.request-log-path");
+        if (json_is_string(path))
+            snprintf(opt.request_log_path, sizeof(opt.request_log_path), "%s",
+                     json_string_value(path));
+    }
+    json_decref(cms);
     knd_ingress_set_options(rc->ingress, &opt);
 }
 

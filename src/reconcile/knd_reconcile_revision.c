@@ -142,6 +142,9 @@ void knd__reconcile_revision_status(knd_pass_t *ps, json_t *rev)
     }
     if (ready > 0)
         knd__cond(ps, rev, "Active", "True", "", "");
+    else if (r && knd_rev_rt_desired(r) > 0)
+        knd__cond(ps, rev, "Active", "Unknown", "Queued",
+                  "Requests to the target are being buffered as resources are provisioned.");
     else
         knd__cond(ps, rev, "Active", "False", "NoTraffic", "The target is not receiving traffic.");
     json_t *c = knd_serving_container(rev);
@@ -590,6 +593,7 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
     if (max_scale > 0 && desired > max_scale)
         desired = (int)max_scale;
     knd_rev_rt_t *r = knd_runtime_find(ps->rc->runtime, ns, name);
+    bool fresh = r == NULL;
     if (desired > 0 || routed || r) {
         if (!routed && desired == 0) {
             r = NULL; /* not wanted any more: the sweep stops it */
@@ -610,7 +614,20 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
                 if (st == NULL || strcmp(st, "False") != 0)
                     knd_reconciler_kick(ps->rc); /* report the failure in the next pass */
             }
-            knd_rev_rt_set_desired(r, desired);
+            if (routed) {
+                /* A routed revision scales with its load (SPEC §a): it starts at
+                 * max(min-scale, initial-scale) - what Knative's deployment is created with -
+                 * and the autoscaler moves it from there. */
+                knd_kpa_params_t kp;
+                knd_kpa_params(knd_json_path(rev, "metadata.annotations"),
+                               (int)knd_json_int(rev, "spec.containerConcurrency", 0), p, &kp);
+                if (fresh || !knd_rev_rt_scaling(r))
+                    knd_rev_rt_set_desired(r, desired);
+                knd_rev_rt_set_scaling(r, &kp, true);
+            } else {
+                knd_rev_rt_set_scaling(r, NULL, false);
+                knd_rev_rt_set_desired(r, desired);
+            }
             knd_rev_rt_check_deadline(r, knd_rev_progress_deadline_ms(rev));
         }
     }

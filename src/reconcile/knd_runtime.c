@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "knd_alloc.h"
 #include "knd_log.h"
@@ -18,6 +19,8 @@
 #define KND_BACKOFF_FIRST_MS 10000
 #define KND_BACKOFF_MAX_MS 300000
 #define KND_BACKOFF_RESET_MS 600000
+#define KND_METRIC_TICK_MS 1000   /* load sampled into the windows (Knative: 1 s buckets) */
+#define KND_DECIDE_EVERY 2        /* decisions every 2 ticks (Knative's 2 s tickInterval) */
 
 typedef struct knd_inst_s knd_inst_t;
 typedef struct knd_drain_s knd_drain_t;
@@ -50,6 +53,16 @@ struct knd_rev_rt_s {
     knd_rev_plan_t plan;
     bool has_plan, wanted, ever_ready, dying;
     bool panic;           /* the autoscaler's panic mode */
+    /* autoscaling (set once the reconciler hands the revision over) */
+    bool scaling, reachable;
+    knd_kpa_params_t kp;
+    knd_kpa_state_t *ks;       /* heap: it carries the scale-down-delay slots */
+    knd_pa_state_t pa;
+    knd_window_t *stable, *panicw, *hpa_recent;
+    const char *activity_reason;
+    uint64_t cpu_last_ticks;   /* HPA: summed utime+stime of the instances at the last sample */
+    double cpu_usage;          /* HPA: percent of one core per instance, last sample */
+    knd_kpa_decision_t last;   /* the decider's last output */
     int desired, demand;  /* demand: instances asked for by waiting requests (scale from 0) */
     int crashes;
     uint64_t backoff_until;
@@ -61,6 +74,8 @@ struct knd_rev_rt_s {
 
 struct knd_runtime_s {
     uv_loop_t *loop;
+    uv_timer_t tick;            /* autoscaler: metric sampling and decisions */
+    unsigned ticks;
     knd_supervisor_t *sv;
     knd_rev_rt_t *revs;
     void (*changed)(void *data);
@@ -72,6 +87,9 @@ struct knd_runtime_s {
 };
 
 static void knd_rev_rt_converge(knd_rev_rt_t *r);
+static void knd_runtime_on_tick(uv_timer_t *t);
+static void knd_runtime_tick_closed(uv_handle_t *h);
+static int knd_rev_rt_running(const knd_rev_rt_t *r);
 static void knd_runtime_maybe_done(knd_runtime_t *rt);
 
 static void knd_strv_free(char **v)
@@ -434,10 +452,164 @@ static void knd_rev_rt_converge(knd_rev_rt_t *r)
 static void knd_rev_rt_on_demand(knd_rev_t *rev, void *data)
 {
     knd_rev_rt_t *r = data;
+    /* Knative's poke: scale from zero at once, without waiting for the next tick. The queued
+     * request is load the decider can see; the floor of one keeps it safe either way. */
     if (r->demand < 1) {
         r->demand = 1;
         knd_rev_rt_converge(r);
     }
+}
+
+/* ------------------------------------------------------------------ autoscaling */
+
+static void knd_runtime_tick_closed(uv_handle_t *h)
+{
+    knd_runtime_t *rt = h->data;
+    rt->closing--;
+    knd_runtime_maybe_done(rt);
+}
+
+/* HPA: CPU of the revision's instances as percent of one core per instance, from /proc. */
+static double knd_rev_rt_cpu_sample(knd_rev_rt_t *r, double seconds)
+{
+    uint64_t ticks = 0;
+    int n = 0;
+    for (knd_inst_t *i = r->insts; i; i = i->next) {
+        if (i->inst == NULL || i->in_init)
+            continue;
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", knd_instance_pid(i->inst));
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* Fields after the command's closing paren: state is 3rd, utime 14th, stime 15th. */
+        const char *p = strrchr(buf, ')');
+        unsigned long long ut = 0, st = 0;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                        &st) == 2) {
+            ticks += ut + st;
+            n++;
+        }
+    }
+    double used = 0;
+    if (r->cpu_last_ticks && ticks >= r->cpu_last_ticks && n > 0 && seconds > 0)
+        used = (double)(ticks - r->cpu_last_ticks) / (double)sysconf(_SC_CLK_TCK) / seconds;
+    r->cpu_last_ticks = ticks;
+    return n > 0 ? used * 100.0 / n : 0;
+}
+
+/* One decision (SPEC §a.2, §a.6): decider, then the PA scaler's bounds and zero gating. */
+static void knd_rev_rt_decide(knd_rev_rt_t *r, uint64_t now)
+{
+    int ready = (int)knd_rev_ready_count(r->rev);
+    int apply;
+    if (r->kp.hpa) {
+        int current = knd_rev_rt_running(r);
+        apply = knd_hpa_decide(&r->kp, r->hpa_recent, now, current > 0 ? current : 1,
+                               r->cpu_usage);
+        r->activity_reason = "";
+    } else {
+        bool empty = true, pempty = true;
+        double stable = r->kp.weighted_exponential
+                            ? knd_window_weighted_average(r->stable, now, &empty)
+                            : knd_window_average(r->stable, now, &empty);
+        double panic = r->kp.weighted_exponential
+                           ? knd_window_weighted_average(r->panicw, now, &pempty)
+                           : knd_window_average(r->panicw, now, &pempty);
+        knd_kpa_decision_t d = knd_kpa_decide(&r->kp, r->ks, now, ready, stable, panic, !empty,
+                                              r->reachable);
+        r->panic = d.panic;
+        r->last = d;
+        knd_pa_result_t res = knd_pa_scale(&r->kp, &r->pa, now, r->ks->desired_scale, ready,
+                                           r->reachable);
+        r->activity_reason = res.reason;
+        apply = res.apply;
+    }
+    if (apply >= 0 && apply != r->desired) {
+        knd_log(KND_LOG_INFO, "autoscaler", "rev=%s: %d -> %d instances (ready %d%s)",
+                r->rev->name, r->desired, apply, ready, r->panic ? ", panic" : "");
+        r->desired = apply;
+        if (r->demand && apply > 0)
+            r->demand = 0; /* the autoscaler has taken over from the cold-start poke */
+        knd_rev_rt_converge(r);
+        knd_runtime_notify(r->rt);
+    }
+}
+
+/* Every second: the load of the last second into the windows; every 2 s: decide. */
+static void knd_runtime_on_tick(uv_timer_t *t)
+{
+    knd_runtime_t *rt = t->data;
+    uint64_t now = knd_time_mono_ms(), now_ns = uv_hrtime();
+    bool decide = ++rt->ticks % KND_DECIDE_EVERY == 0;
+    for (knd_rev_rt_t *r = rt->revs; r; r = r->next) {
+        if (!r->scaling || r->dying)
+            continue;
+        uint64_t arrivals = 0;
+        double conc = knd_rev_take_concurrency(r->rev, now_ns, &arrivals);
+        if (r->kp.hpa) {
+            r->cpu_usage = knd_rev_rt_cpu_sample(r, KND_METRIC_TICK_MS / 1000.0);
+        } else {
+            double v = r->kp.metric == KND_METRIC_RPS ? (double)arrivals : conc;
+            knd_window_record(r->stable, now, v);
+            knd_window_record(r->panicw, now, v);
+        }
+        if (decide)
+            knd_rev_rt_decide(r, now);
+    }
+}
+
+void knd_rev_rt_set_scaling(knd_rev_rt_t *r, const knd_kpa_params_t *params, bool reachable)
+{
+    uint64_t now = knd_time_mono_ms();
+    r->reachable = reachable;
+    if (params == NULL) { /* taken back: the reconciler sets the count again */
+        r->scaling = false;
+        r->panic = false;
+        return;
+    }
+    if (r->scaling && memcmp(&r->kp, params, sizeof(*params)) == 0)
+        return;
+    bool first = !r->scaling;
+    r->kp = *params;
+    r->scaling = true;
+    if (first) {
+        r->ks = knd_xcalloc(1, sizeof(*r->ks));
+        knd_kpa_state_init(r->ks, &r->kp, (int)knd_rev_ready_count(r->rev), now);
+        knd_pa_state_init(&r->pa, now);
+        r->stable = knd_window_new(r->kp.stable_window_ms, KND_METRIC_TICK_MS);
+        r->panicw = knd_window_new(r->kp.panic_window_ms, KND_METRIC_TICK_MS);
+        r->hpa_recent = knd_window_new(300000, KND_METRIC_TICK_MS);
+    } else {
+        knd_window_resize(r->stable, r->kp.stable_window_ms);
+        knd_window_resize(r->panicw, r->kp.panic_window_ms);
+    }
+}
+
+void knd_rev_rt_scale_view(const knd_rev_rt_t *r, knd_rev_scale_view_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->scaling = r->scaling;
+    out->panic = r->panic;
+    out->desired = knd_rev_rt_desired(r);
+    out->excess_burst_capacity = r->last.excess_burst_capacity;
+    out->observed_stable = r->last.observed_stable;
+    out->observed_panic = r->last.observed_panic;
+    out->target = r->kp.target;
+    out->metric = r->kp.metric;
+}
+
+bool knd_rev_rt_scaling(const knd_rev_rt_t *r)
+{
+    return r->scaling;
+}
+
+const char *knd_rev_rt_activity_reason(const knd_rev_rt_t *r)
+{
+    return r->activity_reason ? r->activity_reason : "";
 }
 
 /* ------------------------------------------------------------------ entries */
@@ -450,6 +622,9 @@ knd_runtime_t *knd_runtime_new(uv_loop_t *loop, knd_supervisor_t *sv,
     rt->sv = sv;
     rt->changed = changed;
     rt->data = data;
+    uv_timer_init(loop, &rt->tick);
+    rt->tick.data = rt;
+    uv_timer_start(&rt->tick, knd_runtime_on_tick, KND_METRIC_TICK_MS, KND_METRIC_TICK_MS);
     return rt;
 }
 
@@ -487,6 +662,13 @@ static void knd_rev_rt_timer_closed(uv_handle_t *h)
     knd_runtime_t *rt = r->rt;
     knd_rev_plan_free(&r->plan);
     knd_rev_rt_set_failure(r, NULL, NULL);
+    free(r->ks);
+    if (r->stable)
+        knd_window_free(r->stable);
+    if (r->panicw)
+        knd_window_free(r->panicw);
+    if (r->hpa_recent)
+        knd_window_free(r->hpa_recent);
     free(r);
     rt->closing--;
     knd_runtime_maybe_done(rt);
@@ -672,6 +854,8 @@ void knd_runtime_shutdown(knd_runtime_t *rt, void (*done)(void *data), void *dat
     rt->shutting_down = true;
     rt->done = done;
     rt->done_data = data;
+    rt->closing++;
+    uv_close((uv_handle_t *)&rt->tick, knd_runtime_tick_closed);
     for (knd_rev_rt_t *r = rt->revs; r; r = r->next) {
         uv_timer_stop(&r->retry);
         for (knd_inst_t *i = r->insts; i; i = i->next)

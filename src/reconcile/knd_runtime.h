@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "knd_activator.h"
+#include "knd_autoscale.h"
 #include "knd_supervisor.h"
 
 typedef struct knd_runtime_s knd_runtime_t;
@@ -69,8 +70,28 @@ knd_rev_rt_t *knd_runtime_find(knd_runtime_t *rt, const char *ns, const char *na
 /** Sets how instances start (takes ownership of *plan's contents); NULL plan = cannot start. */
 void knd_rev_rt_set_plan(knd_rev_rt_t *r, knd_rev_plan_t *plan, const char *fail_reason,
                          const char *fail_message);
-/** The number of instances that should run. */
+/** The number of instances that should run (until the autoscaler decides otherwise). */
 void knd_rev_rt_set_desired(knd_rev_rt_t *r, int desired);
+/**
+ * Hands the revision to the autoscaler (SPEC §a): from now on its instance count follows the
+ * KPA (or HPA) decisions, taken every 2 s from the load measured at the activator, and at once
+ * when a request finds it at zero. Called every reconcile pass; reachable: routed. params NULL
+ * takes the revision back from the autoscaler.
+ */
+void knd_rev_rt_set_scaling(knd_rev_rt_t *r, const knd_kpa_params_t *params, bool reachable);
+/** The autoscaler's last view of a revision (for /metrics). */
+typedef struct {
+    bool scaling, panic;
+    int desired, excess_burst_capacity;
+    double observed_stable, observed_panic, target;
+    knd_metric_t metric;
+} knd_rev_scale_view_t;
+void knd_rev_rt_scale_view(const knd_rev_rt_t *r, knd_rev_scale_view_t *out);
+
+/** True while the autoscaler owns the revision's instance count. */
+bool knd_rev_rt_scaling(const knd_rev_rt_t *r);
+/** The Active condition's reason from the PA ("" when active, "NoTraffic", "Queued", ...). */
+const char *knd_rev_rt_activity_reason(const knd_rev_rt_t *r);
 /**
  * Knative's progress deadline: a revision that has run instances for deadline_ms without any
  * becoming ready fails with ProgressDeadlineExceeded ("Initial scale was never achieved") and
