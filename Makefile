@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 # Debian packages the build, the tests and the demo need (DESIGN §3).
 DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev node-llhttp libyaml-dev \
                libjansson-dev libsqlite3-dev libssl-dev libcmocka-dev python3 python3-pytest \
-               python3-flask python3-yaml curl procps
+               python3-flask python3-yaml curl procps prometheus
 
 .PHONY: all knd deps test unit e2e demo bench clean
 
