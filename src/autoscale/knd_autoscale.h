@@ -34,6 +34,12 @@ double knd_window_average(const knd_window_t *w, uint64_t now_ms, bool *empty);
 double knd_window_weighted_average(const knd_window_t *w, uint64_t now_ms, bool *empty);
 /** Changes the window length, keeping the data that still fits (Knative's ResizeWindow). */
 void knd_window_resize(knd_window_t *w, uint64_t window_ms);
+/**
+ * knd_window_resize as of `now`: the data is kept only if something was written within the old
+ * window before now (Knative reads the wall clock there; knd passes it in).
+ * knd_window_resize(w, ms) is knd_window_resize_at(w, ms, <time of the last write>).
+ */
+void knd_window_resize_at(knd_window_t *w, uint64_t window_ms, uint64_t now_ms);
 
 /* ---- decider parameters (SPEC §a.1) ------------------------------------------------------- */
 
@@ -75,6 +81,8 @@ typedef struct {
     /* scale-down-delay: max over a sliding window of 2 s slots */
     int delay_vals[KND_KPA_DELAY_SLOTS];
     int64_t delay_idx[KND_KPA_DELAY_SLOTS];
+    int delay_first, delay_len; /* the live part of the delay ring (ascending-minima deque) */
+    int delay_slots;           /* ceil(scale_down_delay / 2 s) at creation; 0 = no delay window */
     int desired_scale;         /* last decision; -1 before the first */
     int excess_burst_capacity;
 } knd_kpa_state_t;
@@ -99,6 +107,13 @@ knd_kpa_decision_t knd_kpa_decide(const knd_kpa_params_t *p, knd_kpa_state_t *st
                                   int ready, double stable, double panic, bool metric_ok,
                                   bool reachable);
 
+/**
+ * The scale-down-delay window alone (Knative's max.window over `slots` slots): records v at a
+ * monotonically increasing slot index and returns the maximum over the last `slots` indices.
+ * knd_kpa_decide uses it with index = now / 2 s; exposed for tests.
+ */
+int knd_kpa_delay_record(knd_kpa_state_t *st, int slots, int64_t index, int v);
+
 /* ---- the PA scaler (SPEC §a.6, §c.1) ------------------------------------------------------ */
 
 typedef enum { KND_PA_ACTIVATING = 0, KND_PA_ACTIVE, KND_PA_INACTIVE } knd_pa_activity_t;
@@ -108,12 +123,14 @@ typedef struct {
     uint64_t activity_since_ms;  /* when the activity last changed */
     bool scale_target_initialized; /* reached initial scale once */
     uint64_t proxy_since_ms;     /* since when requests go through the activator (0 = not) */
+    const char *reason;          /* static string: the Active condition's reason */
 } knd_pa_state_t;
 
 typedef struct {
     int apply;            /* the instance count to run now, or -1: leave it as it is */
     uint64_t requeue_ms;  /* look again after this long (0 = at the next tick) */
     const char *reason;   /* Active condition reason: "", "NoTraffic", "Queued", "TimedOut" */
+    int want;             /* the PA's DesiredScale (the scaler's answer, applied or not); -1 unknown */
 } knd_pa_result_t;
 
 void knd_pa_state_init(knd_pa_state_t *st, uint64_t now_ms);
@@ -125,6 +142,36 @@ void knd_pa_state_init(knd_pa_state_t *st, uint64_t now_ms);
  */
 knd_pa_result_t knd_pa_scale(const knd_kpa_params_t *p, knd_pa_state_t *st, uint64_t now_ms,
                              int desired, int ready, bool reachable);
+
+/**
+ * Knative's SKS mode after a PA reconcile: true = Proxy (the activator stays in the request path),
+ * false = Serve. want is knd_pa_result_t.want, ebc the decider's last excess burst capacity;
+ * no ready instance forces Proxy. Keeps st->proxy_since_ms (the scaler's "proxy for" clock)
+ * up to date. Call it right after knd_pa_scale, every tick.
+ */
+bool knd_pa_proxy_mode(knd_pa_state_t *st, uint64_t now_ms, int want, int ebc, int ready);
+
+/* Knative's scaler.scale() alone, with the Kubernetes objects reduced to what it reads. */
+typedef struct {
+    int desired;             /* the decider's DesiredScale, -1 = none yet */
+    int current;             /* the instance count asked for now (spec.replicas) */
+    bool reachable;
+    bool sks_proxy;          /* SKS spec mode is Proxy */
+    uint64_t proxy_for_ms;   /* how long the activator has been in the path (0 = not) */
+    bool activator_probe_ok; /* the activator answers the revision's probe */
+} knd_pa_scaler_in_t;
+
+typedef struct {
+    int scale;            /* what scale() returns */
+    bool apply;           /* handleScaleToZero allows applying `scale` */
+    bool patch;           /* apply and scale != current: the target would be patched */
+    bool requeue;         /* enqueueCB was called ... */
+    uint64_t requeue_ms;  /* ... with this delay */
+    bool async_probe;     /* the activator probe failed: an async probe was started */
+} knd_pa_scaler_out_t;
+
+knd_pa_scaler_out_t knd_pa_scaler(const knd_kpa_params_t *p, const knd_pa_state_t *st,
+                                  uint64_t now_ms, const knd_pa_scaler_in_t *in);
 
 /* ---- HPA (class hpa.autoscaling.knative.dev, metric cpu/memory) ---------------------------- */
 

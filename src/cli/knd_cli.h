@@ -233,5 +233,7 @@ int knd_cmd_wait(knd_cli_t *cli, int argc, char **argv);
 int knd_cmd_logs(knd_cli_t *cli, int argc, char **argv);
 int knd_cmd_image(knd_cli_t *cli, int argc, char **argv);
 int knd_cmd_version(knd_cli_t *cli, int argc, char **argv);
+int knd_cmd_scale(knd_cli_t *cli, int argc, char **argv);
+int knd_cmd_top(knd_cli_t *cli, int argc, char **argv);
 
 #endif

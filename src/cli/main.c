@@ -44,6 +44,21 @@ static const knd_cli_cmd_t knd_main_cmds[] = {
     {"image", knd_cmd_image, "knd image add REF -- CMD [ARGS...] | knd image list | knd image rm REF",
      "Manage the local image table (image -> command for the process runtime).",
      "Flags:\n  -o, --output FORMAT    json or yaml (list)\n"},
+    {"top", knd_cmd_top, "knd top [-n NS] [-A] [--interval 1s] [-o json] [--once]",
+     "Live traffic per revision: RPS, latency, in flight, queued, instances, cold starts.",
+     "Flags:\n  -A, --all-namespaces   every namespace\n"
+     "      --interval DUR     refresh period (1s, 500ms; default 1s)\n"
+     "  -o, --output json      one JSON object per interval (for scripts)\n"
+     "      --once             print one view (two polls an interval apart) and exit\n"},
+    {"scale", knd_cmd_scale,
+     "knd scale simulate -f SERVICE.yaml --trace TRACE.csv [--config FILE] [--startup-delay 1s] "
+     "[-o json]",
+     "Replay a load trace through the autoscaler offline (no daemon).",
+     "Flags:\n  -f, --filename PATH    the Service (its template annotations, containerConcurrency)\n"
+     "      --trace PATH       CSV: t_seconds,concurrency or t_seconds,rps\n"
+     "      --config PATH      a config-autoscaler ConfigMap (default: Knative's defaults)\n"
+     "      --startup-delay D  how long an instance takes to become ready (default 1s)\n"
+     "  -o, --output json      one JSON array instead of the table\n"},
     {"version", knd_cmd_version, "knd version", "Print the version.", ""},
 };
 

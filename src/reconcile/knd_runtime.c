@@ -525,6 +525,9 @@ static void knd_rev_rt_decide(knd_rev_rt_t *r, uint64_t now)
         r->last = d;
         knd_pa_result_t res = knd_pa_scale(&r->kp, &r->pa, now, r->ks->desired_scale, ready,
                                            r->reachable);
+        /* knd's activator never leaves the path, but Knative's timing for scale to zero hangs
+         * on when its activator would be in it (SKS Proxy mode): keep that clock as Knative. */
+        knd_pa_proxy_mode(&r->pa, now, res.want, d.excess_burst_capacity, ready);
         r->activity_reason = res.reason;
         apply = res.apply;
     }
