@@ -30,6 +30,7 @@
 #include "knd_reconcile.h"
 #include "knd_store.h"
 #include "knd_supervisor.h"
+#include "knd_trace.h"
 
 #define KND_DRAIN_MAX_MS 10000 /* in-flight ingress requests get this long at shutdown */
 
@@ -46,6 +47,7 @@ struct knd_daemon_s {
     knd_reconciler_t *rc;
     knd_api_t *api;
     knd_http_server_t *admin;
+    knd_tracer_t *tracer;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain;
     bool stopping;
@@ -216,6 +218,10 @@ static void knd_daemon_listener_closed(void *data)
         return;
     d->ingress = NULL;
     uv_timer_stop(&d->drain);
+    if (d->tracer) { /* the last spans go out (bounded by the export timeout) */
+        knd_tracer_close(d->tracer, NULL, NULL);
+        d->tracer = NULL;
+    }
     knd_reconciler_shutdown(d->rc, knd_daemon_rc_done, d);
 }
 
@@ -256,6 +262,9 @@ static void knd_daemon_stop(knd_daemon_t *d)
         knd_ingress_close(d->ingress, knd_daemon_listener_closed, d);
     }
     if (d->rc == NULL) { /* start-up failed before the controller existed */
+        if (d->tracer)
+            knd_tracer_close(d->tracer, NULL, NULL);
+        d->tracer = NULL;
         d->open_listeners = 0;
         knd_daemon_rc_done(d);
         return;
@@ -295,8 +304,11 @@ static int knd_daemon_start(knd_daemon_t *d)
         goto fail;
     if (knd_ingress_start(&d->loop, d->http_host, d->http_port, &d->ingress, &err) < 0)
         goto fail;
+    d->tracer = knd_tracer_new(&d->loop, "knd");
+    knd_ingress_set_tracer(d->ingress, d->tracer);
     knd_reconcile_deps_t rdeps = {.loop = &d->loop, .store = d->store, .sv = d->sv,
-                                  .ingress = d->ingress, .default_domain = d->domain};
+                                  .ingress = d->ingress, .default_domain = d->domain,
+                                  .tracer = d->tracer};
     d->rc = knd_reconciler_new(&rdeps);
     knd_api_deps_t adeps = {.loop = &d->loop, .store = d->store, .rc = d->rc, .log_dir = logs};
     snprintf(path, sizeof(path), "%s/knd.sock", d->state_dir);

@@ -165,6 +165,11 @@ static void knd_ingress_closed(void *data)
     uv_close((uv_handle_t *)&ing->log_timer, knd_ingress_timer_closed);
 }
 
+void knd_ingress_set_tracer(knd_ingress_t *ing, knd_tracer_t *tracer)
+{
+    ing->tracer = tracer;
+}
+
 void knd_ingress_abort(knd_ingress_t *ing)
 {
     knd_http_server_abort_all(ing->srv);

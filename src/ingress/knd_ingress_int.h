@@ -13,6 +13,7 @@ struct knd_ingress_s {
     int log_fd;               /* request log: -1 when off */
     knd_buf_t log_buf;        /* lines waiting for the next flush */
     uv_timer_t log_timer;
+    knd_tracer_t *tracer;     /* borrowed, may be NULL */
     void (*done)(void *data);
     void *done_data;
 };

@@ -49,6 +49,9 @@ typedef struct {
     uint64_t bytes_in, bytes_out, wait_ms;
     char *log_head;             /* request log: the request's fields, kept from the start */
     char instance[64];
+    bool traced;                /* spans are recorded for this request */
+    knd_trace_ctx_t span, queue_span, up_span; /* server span, queue wait, call to the instance */
+    uint64_t start_us, queued_us, up_start_us; /* wall clock, for spans */
 } knd_proxy_t;
 
 static void knd_proxy_acquire(knd_proxy_t *p);
@@ -70,18 +73,38 @@ static void knd_proxy_log(knd_proxy_t *p, uint64_t ms)
     knd_buf_printf(&b,
                    "%s,\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"latency_ms\":%llu,"
                    "\"queue_wait_ms\":%llu,\"cold_start\":%s,\"namespace\":\"%s\","
-                   "\"revision\":\"%s\",\"instance\":\"%s\"}\n",
+                   "\"revision\":\"%s\",\"instance\":\"%s\",\"trace_id\":\"%s\"}\n",
                    p->log_head, p->status, (unsigned long long)p->bytes_in,
                    (unsigned long long)p->bytes_out, (unsigned long long)ms,
                    (unsigned long long)p->wait_ms, p->cold ? "true" : "false", p->rev->ns,
-                   p->rev->name, p->instance);
+                   p->rev->name, p->instance, p->traced ? p->span.trace_id : "");
     knd__ingress_log(p->ing, b.p, b.len);
     knd_buf_free(&b);
+}
+
+/* The request's spans (SPEC: ingress -> activator queue -> instance request), ended now. */
+static void knd_proxy_trace(knd_proxy_t *p)
+{
+    knd_tracer_t *t = p->ing->tracer;
+    uint64_t now = knd_trace_now_us();
+    char status[8];
+    snprintf(status, sizeof(status), "%d", p->status);
+    const char *tags[] = {"http.status_code", status, "knative.revision", p->rev->name,
+                          "knative.namespace", p->rev->ns, "knd.instance", p->instance, NULL};
+    if (p->queued_us)
+        knd_trace_span(t, &p->queue_span, "activator_queue", NULL, p->queued_us,
+                       (p->up_start_us ? p->up_start_us : now) - p->queued_us, tags + 2);
+    if (p->up_start_us)
+        knd_trace_span(t, &p->up_span, "instance_request", "CLIENT", p->up_start_us,
+                       now - p->up_start_us, tags);
+    knd_trace_span(t, &p->span, "ingress", "SERVER", p->start_us, now - p->start_us, tags);
 }
 
 static void knd_proxy_free(knd_proxy_t *p)
 {
     uint64_t ms = knd_time_mono_ms() - p->start_ms;
+    if (p->traced && p->rev)
+        knd_proxy_trace(p);
     if (p->rev && !p->tunnel)
         knd_rev_observe(p->rev, p->status, (double)ms);
     if (p->log_head) {
@@ -219,6 +242,8 @@ static void knd_proxy_head_headers(knd_proxy_t *p, knd_buf_t *b, const char **xf
         if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
             strcasecmp(name, "Expect") == 0 || knd_http_connection_lists(h, name))
             continue; /* Expect: knd answered 100-continue itself and streams the body */
+        if (p->traced && knd_trace_is_header(name))
+            continue; /* replaced by this hop's context below */
         if (strcasecmp(name, "X-Forwarded-For") == 0) {
             *xff = value;
             continue;
@@ -249,6 +274,10 @@ static void knd_proxy_send_head(knd_proxy_t *p)
                    p->rev->name, p->rev->ns);
     if (p->default_route)
         knd_buf_puts(&b, "Knative-Serving-Default-Route: true\r\n");
+    if (p->traced) {
+        p->up_start_us = knd_trace_now_us();
+        knd_trace_headers(&p->up_span, &b);
+    }
     if (xff)
         knd_buf_printf(&b, "X-Forwarded-For: %s, %s\r\n", xff, req->peer);
     else
@@ -485,6 +514,8 @@ static void knd_proxy_acquire(knd_proxy_t *p)
         knd_proxy_connect(p);
     } else if (rc == 1) {
         p->queued_ms = knd_time_mono_ms();
+        if (p->traced && p->queued_us == 0)
+            p->queued_us = knd_trace_now_us();
         if (cold && p->retries == 0) {
             p->rev->cold_starts_total++;
             p->cold = true;
@@ -552,6 +583,13 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
     req->on_body_end = knd_proxy_client_body_end;
     req->on_abort = knd_proxy_client_abort;
     req->on_drain = knd_proxy_client_drain;
+    if (ing->tracer && knd_tracer_enabled(ing->tracer)) {
+        knd_trace_begin(ing->tracer, &req->head, &p->span);
+        p->traced = p->span.sampled;
+        knd_trace_child(&p->span, &p->queue_span);
+        knd_trace_child(&p->span, &p->up_span);
+        p->start_us = knd_trace_now_us();
+    }
     if (ing->opt.request_log) {
         char ts[32];
         knd_time_rfc3339(ts);

@@ -320,7 +320,28 @@ static void knd_pass_platform(knd_pass_t *ps)
         .tag_header_routing =
             knd_platform_feature(&rc->platform, "tag-header-based-routing") == KND_FEATURE_ENABLED,
     };
-    /* config-observability: Knative's request log switch, and knd's destination for it. */
+    /* config-tracing: backend zipkin + zipkin-endpoint + sample-rate + debug (Knative's keys). */
+    bool tracing = false, debug = false;
+    double rate = 0.1;
+    const char *endpoint = "";
+    json_array_foreach(cms, i, cm)
+    {
+        if (strcmp(knd__obj_name(cm), "config-tracing") != 0)
+            continue;
+        json_t *data = json_object_get(cm, "data");
+        const char *backend = json_string_value(json_object_get(data, "backend"));
+        const char *legacy = json_string_value(json_object_get(data, "enable"));
+        tracing = (backend && strcmp(backend, "zipkin") == 0) || (legacy && strcmp(legacy, "true") == 0);
+        endpoint = json_string_value(json_object_get(data, "zipkin-endpoint")) ?: "";
+        const char *sr = json_string_value(json_object_get(data, "sample-rate"));
+        if (sr)
+            rate = atof(sr);
+        const char *dbg = json_string_value(json_object_get(data, "debug"));
+        debug = dbg && strcmp(dbg, "true") == 0;
+    }
+    if (rc->tracer)
+        knd_tracer_configure(rc->tracer, tracing, endpoint, rate, debug);
+        /* config-observability: Knative's request log switch, and knd's destination for it. */
     json_array_foreach(cms, i, cm)
     {
         if (strcmp(knd__obj_name(cm), "config-observability") != 0)
@@ -425,6 +446,7 @@ knd_reconciler_t *knd_reconciler_new(const knd_reconcile_deps_t *deps)
     rc->store = deps->store;
     rc->sv = deps->sv;
     rc->ingress = deps->ingress;
+    rc->tracer = deps->tracer;
     rc->default_domain = knd_xstrdup(deps->default_domain);
     knd_platform_init(&rc->platform, rc->default_domain);
     rc->runtime = knd_runtime_new(rc->loop, rc->sv, knd_reconciler_changed, rc);

@@ -18,6 +18,7 @@
 #include "knd_platform.h"
 #include "knd_runtime.h"
 #include "knd_store.h"
+#include "knd_trace.h"
 
 typedef struct knd_reconciler_s knd_reconciler_t;
 
@@ -27,6 +28,7 @@ typedef struct {
     knd_supervisor_t *sv;
     knd_ingress_t *ingress;
     const char *default_domain; /* --domain */
+    knd_tracer_t *tracer;       /* configured from config-tracing; may be NULL */
 } knd_reconcile_deps_t;
 
 knd_reconciler_t *knd_reconciler_new(const knd_reconcile_deps_t *deps);

@@ -22,6 +22,7 @@ struct knd_reconciler_s {
     knd_supervisor_t *sv;
     knd_ingress_t *ingress;
     knd_runtime_t *runtime;
+    knd_tracer_t *tracer;
     knd_platform_t platform;
     char *default_domain;
     uv_timer_t kick;

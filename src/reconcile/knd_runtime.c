@@ -580,7 +580,9 @@ void knd_rev_rt_set_scaling(knd_rev_rt_t *r, const knd_kpa_params_t *params, boo
     r->kp = *params;
     r->scaling = true;
     if (first) {
-        r->ks = knd_xcalloc(1, sizeof(*r->ks));
+        /* malloc, not calloc: the 21 KB scale-down-delay ring stays untouched (uncommitted)
+         * until a delay is configured; knd_kpa_state_init sets every other field. */
+        r->ks = knd_xmalloc(sizeof(*r->ks));
         knd_kpa_state_init(r->ks, &r->kp, (int)knd_rev_ready_count(r->rev), now);
         knd_pa_state_init(&r->pa, now);
         r->stable = knd_window_new(r->kp.stable_window_ms, KND_METRIC_TICK_MS);

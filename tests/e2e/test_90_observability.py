@@ -133,3 +133,53 @@ def test_a_real_prometheus_scrapes_knd(knd):
         p.terminate()
         p.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_tracing_spans_and_propagation(knd):
+    """config-tracing (zipkin): the incoming W3C trace is continued, the instance receives this
+    hop's context, and spans arrive at a Zipkin collector (a stub in the harness)."""
+    import http.server
+    import threading
+    got = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            got.extend(json.loads(body))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        knd.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "config-tracing", "namespace": "knative-serving"},
+                   "data": {"backend": "zipkin", "sample-rate": "1",
+                            "zipkin-endpoint": "http://127.0.0.1:%d/api/v2/spans"
+                                               % srv.server_address[1]}})
+        knd.apply(ksvc("traced", marker=knd.marker))
+        knd.wait_ready("traced")
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        parent = "00f067aa0ba902b7"
+        r = knd.curl(route_host("traced"), "/headers",
+                     headers={"traceparent": "00-%s-%s-01" % (trace, parent)})
+        seen = r.json()["headers"]
+        tp = seen["traceparent"].split("-")
+        assert tp[1] == trace and tp[2] != parent and tp[3] == "01", seen["traceparent"]
+        assert seen["x-b3-traceid"] == trace
+        spans = knd.wait_for(lambda: [s for s in got if s.get("traceId") == trace] or None,
+                             "spans at the collector", 10)
+        knd.wait_for(lambda: len([s for s in got if s.get("traceId") == trace]) >= 2 or None,
+                     "both spans", 5)
+        spans = {s["name"]: s for s in got if s.get("traceId") == trace}
+        ingress, call = spans["ingress"], spans["instance_request"]
+        assert ingress["kind"] == "SERVER" and ingress["parentId"] == parent
+        assert call["kind"] == "CLIENT" and call["parentId"] == ingress["id"]
+        assert call["id"] == tp[2]  # the instance saw the CLIENT span as its parent
+        assert ingress["duration"] >= call["duration"] > 0
+        assert ingress["localEndpoint"]["serviceName"] == "knd"
+        assert ingress["tags"]["knative.revision"] == "traced-00001"
+    finally:
+        srv.shutdown()

@@ -1,0 +1,678 @@
+#!/usr/bin/python3
+"""Throughput benchmark: knd's ingress against nginx and HAProxy, in front of the same instance.
+
+Starts `knd serve` (release build) on free loopback ports with a temporary state dir, applies
+Service `hello` (knd-testapp) and waits until it is Ready. The instance knd started is the one
+backend of the whole run: its port is read from the daemon log line
+`supervisor INFO instance=<id> pid=<pid> port=<port> started: ...` and checked against the
+`PORT` and `K_REVISION` variables in /proc/<pid>/environ. nginx (bench/nginx.conf.in) and
+HAProxy (bench/haproxy.cfg.in) are started in front of that same port, so that the four targets
+
+  direct   wrk -> instance
+  nginx    wrk -> nginx (1 worker, upstream keepalive 64)      -> instance
+  haproxy  wrk -> haproxy (nbthread 1, http-reuse always)      -> instance
+  knd      wrk -> knd ingress (Host: hello.default.<domain>)   -> instance
+
+differ only in the proxy. For every body (`/`: 11 bytes; `/?bytes=65536`: 64 KiB) and every
+concurrency it runs `wrk -t2 -cN -dDs --latency` against each target, REPS times with the
+targets interleaved, and reports the median of requests/s and of each latency percentile.
+
+Then, without load: binary size, the daemon's VmRSS idle and with `hello` running,
+apply -> Ready of a knd-testapp Service (median of ROUNDS), and instructions per request of
+knd's ingress under callgrind.
+
+Prints Markdown and writes it to bench/results/throughput-<date>.md.
+Usage: bench/throughput.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
+                           [--duration 5] [--reps 3] [--conc 1,16,64,256] [--no-callgrind]
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+DOMAIN = "127.0.0.1.sslip.io"
+HOST = "hello.default." + DOMAIN
+BODIES = [("11 B (`/`)", "/"), ("64 KiB (`/?bytes=65536`)", "/?bytes=65536")]
+TARGETS = ["direct", "nginx", "haproxy", "knd"]
+STARTED_RE = re.compile(rb"supervisor INFO instance=(\S+) pid=(\d+) port=(\d+) started: ")
+
+# wrk prints its own summary with 50/75/90/99 only; this adds p99.9 and the error counters as
+# one JSON line (latencies in microseconds).
+WRK_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "p50": %d, "p99": %d, "p999": %d, ' ..
+    '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency:percentile(99.9), e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, proc, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("%s exited during start-up (code %s)" % (what, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    sys.exit("%s not listening on %d after %d s" % (what, port, timeout))
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Daemon:
+    """`knd serve` on free loopback ports and a temporary state dir, optionally under a wrapper
+    command (valgrind)."""
+
+    keep = False  # set on failure: the state dir and the daemon log stay for a look
+
+    def __init__(self, knd, wrapper=(), start_timeout=20):
+        self.knd = knd
+        self.state = tempfile.mkdtemp(prefix="knd-bench-")
+        self.sock = os.path.join(self.state, "knd.sock")
+        self.logpath = os.path.join(self.state, "daemon.log")
+        self.http_port, self.admin_port = free_port(), free_port()
+        self.log = open(self.logpath, "wb")
+        self.proc = subprocess.Popen(
+            list(wrapper) + [knd, "serve", "--state-dir", self.state,
+                             "--http-addr", "127.0.0.1:%d" % self.http_port,
+                             "--admin-addr", "127.0.0.1:%d" % self.admin_port],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("knd serve exited during start-up; see %s" % self.logpath)
+            if os.path.exists(self.sock):
+                try:
+                    if self.api("GET", "/apis/serving.knative.dev/v1/namespaces/default/"
+                                "services")[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        sys.exit("knd serve not up after %d s" % start_timeout)
+
+    def api(self, method, path, body=None):
+        c = UnixHTTPConnection(self.sock)
+        try:
+            c.request(method, path, body=json.dumps(body) if body is not None else None,
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, (json.loads(data) if data else None)
+        finally:
+            c.close()
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run([self.knd, "--state-dir", self.state] + list(args), input=stdin,
+                              capture_output=True, timeout=60)
+
+    def instance(self, revision, timeout=20):
+        """(pid, port) of the instance of `revision`, from the daemon log, checked in /proc."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.logpath, "rb") as f:
+                for m in STARTED_RE.finditer(f.read()):
+                    if not m.group(1).decode().startswith(revision + "-"):
+                        continue
+                    pid, port = int(m.group(2)), int(m.group(3))
+                    with open("/proc/%d/environ" % pid, "rb") as e:
+                        env = dict(x.split(b"=", 1) for x in e.read().split(b"\0") if b"=" in x)
+                    if env.get(b"PORT") != str(port).encode() or \
+                            env.get(b"K_REVISION") != revision.encode():
+                        sys.exit("pid %d: PORT/K_REVISION do not match the log line" % pid)
+                    return pid, port
+            time.sleep(0.05)
+        sys.exit("no `started` line for %s in %s" % (revision, self.logpath))
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            st = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(st["VmRSS"].split()[0]), int(st["VmHWM"].split()[0])
+
+    def cpu_ms(self, seconds):
+        """CPU time (user + system) the daemon uses over `seconds` of wall time, in ms."""
+        def ticks():
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            return int(v[11]) + int(v[12])
+        t0 = ticks()
+        time.sleep(seconds)
+        return (ticks() - t0) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if self.keep:
+            print("daemon log kept: %s" % self.logpath, file=sys.stderr)
+        else:
+            shutil.rmtree(self.state, ignore_errors=True)
+
+
+def service_yaml(name, app, ignore_sigpipe):
+    # knd-testapp does not ignore SIGPIPE, and uv_spawn gives instances default dispositions:
+    # wrk closing its connections with 64 KiB responses in flight would kill the backend. The
+    # throughput Service therefore starts it through `sh -c "trap '' PIPE; exec app"` (an ignored
+    # signal stays ignored across exec; the pid stays the one knd logs).
+    if ignore_sigpipe:
+        cmd = '["/bin/sh", "-c", "trap \'\' PIPE; exec \\"$0\\"", "%s"]' % app
+    else:
+        cmd = '["%s"]' % app
+    return ("apiVersion: serving.knative.dev/v1\nkind: Service\n"
+            "metadata:\n  name: %s\n  namespace: default\n"
+            "spec:\n  template:\n    spec:\n      containers:\n"
+            "        - image: ghcr.io/knative/helloworld-go:latest\n"
+            "          command: %s\n"
+            "          env:\n            - name: TARGET\n              value: knd\n"
+            % (name, cmd)).encode()
+
+
+def apply_ready(d, name, app, ignore_sigpipe=True):
+    r = d.cli("apply", "-f", "-", stdin=service_yaml(name, app, ignore_sigpipe))
+    if r.returncode != 0:
+        sys.exit("knd apply: %s" % r.stderr.decode())
+    r = d.cli("wait", "ksvc", name, "--for=condition=Ready", "--timeout", "30s")
+    if r.returncode != 0:
+        sys.exit("knd wait: %s" % r.stderr.decode())
+
+
+def svc_ready(d, name):
+    st, o = d.api("GET", "/apis/serving.knative.dev/v1/namespaces/default/services/" + name)
+    if st != 200:
+        return False
+    for c in (o.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status") == "True" and \
+                o["status"].get("observedGeneration") == o["metadata"].get("generation")
+    return False
+
+
+def delete_wait(d, name):
+    r = d.cli("delete", "ksvc", name)
+    if r.returncode != 0:
+        sys.exit("knd delete: %s" % r.stderr.decode())
+    r = d.cli("wait", "ksvc", name, "--for=delete", "--timeout", "30s")
+    if r.returncode != 0:
+        sys.exit("knd wait --for=delete: %s" % r.stderr.decode())
+
+
+class Proxy:
+    """nginx or HAProxy from its template in bench/, in the foreground, on a free port."""
+
+    def __init__(self, kind, backend):
+        self.kind = kind
+        self.dir = tempfile.mkdtemp(prefix="knd-bench-%s-" % kind)
+        self.port = free_port()
+        tmpl = os.path.join(HERE, "nginx.conf.in" if kind == "nginx" else "haproxy.cfg.in")
+        with open(tmpl) as f:
+            text = f.read()
+        text = text.replace("@PREFIX@", self.dir).replace("@LISTEN@", str(self.port)) \
+            .replace("@BACKEND@", str(backend))
+        conf = os.path.join(self.dir, os.path.basename(tmpl)[:-3])
+        with open(conf, "w") as f:
+            f.write(text)
+        self.out = open(os.path.join(self.dir, "out.log"), "wb")
+        if kind == "nginx":
+            argv = ["nginx", "-p", self.dir, "-c", conf]
+        else:
+            argv = ["haproxy", "-db", "-f", conf]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        wait_port(self.port, self.proc, kind)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM if self.kind == "nginx" else signal.SIGUSR1)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wrk(port, path, conns, duration, lua):
+    # wrk needs at least one connection per thread: c=1 runs with -t1
+    argv = ["wrk", "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % duration, "--latency",
+            "-s", lua, "-H", "Host: " + HOST, "http://127.0.0.1:%d%s" % (port, path)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    for line in r.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            o = json.loads(line[8:])
+            o["rps"] = o["requests"] / (o["duration_us"] / 1e6)
+            o["errors"] = sum(o[k] for k in ("connect", "read", "write", "status", "timeout"))
+            return o
+    sys.exit("wrk printed no result: %s %s" % (r.stdout, r.stderr))
+
+
+def callgrind(knd, app, nreq):
+    """knd serve under callgrind: Ir of `nreq` sequential keep-alive requests through the
+    ingress, minus the Ir of an idle window of the same length."""
+    outdir = tempfile.mkdtemp(prefix="knd-bench-cg-")
+    out = os.path.join(outdir, "callgrind.out")
+    # The controller's pass runs on a 1 s tick whatever the load (a per-second cost, reported
+    # natively as idle CPU); toggling collection around it keeps the dumps to request work.
+    syms = subprocess.run(["nm", knd], capture_output=True, text=True).stdout
+    toggle = re.search(r" knd_reconciler_on_kick$", syms, re.M) is not None
+    d = Daemon(knd, ["valgrind", "--tool=callgrind", "--vgdb=yes",
+                     "--callgrind-out-file=" + out + ".%p"] +
+               (["--toggle-collect=knd_reconciler_on_kick", "--collect-atstart=yes"]
+                if toggle else []), start_timeout=60)
+    try:
+        apply_ready(d, "hello", app)
+        s = socket.create_connection(("127.0.0.1", d.http_port), timeout=30)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        req = ("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST).encode()
+
+        def one():
+            s.sendall(req)
+            buf = b""
+            while True:
+                buf += s.recv(65536)
+                h = buf.find(b"\r\n\r\n")
+                if h < 0:
+                    continue
+                m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", buf[:h])
+                if m is None:
+                    sys.exit("callgrind: response without Content-Length: %r" % buf[:300])
+                if len(buf) >= h + 4 + int(m.group(1)):
+                    if not buf.startswith(b"HTTP/1.1 200"):
+                        sys.exit("callgrind: unexpected response %r" % buf[:300])
+                    return
+
+        for _ in range(50):  # warm: upstream connection open, route cache filled
+            one()
+        ctl = ["callgrind_control"]
+        pid = str(d.proc.pid)
+
+        def dump(tag):
+            subprocess.run(ctl + ["-d", tag, pid], capture_output=True, check=True, timeout=60)
+
+        subprocess.run(ctl + ["-z", pid], capture_output=True, check=True, timeout=60)
+        t0 = time.monotonic()
+        for _ in range(nreq):
+            one()
+        took = time.monotonic() - t0
+        dump("requests")
+        time.sleep(took)
+        dump("idle")
+        s.close()
+    finally:
+        d.stop()
+    dumps = {}
+    for name in os.listdir(outdir):
+        p = os.path.join(outdir, name)
+        with open(p, errors="replace") as f:
+            head = f.read(4096)
+        trig = re.search(r"^desc: Trigger: dump (\S+)", head, re.M)
+        tot = re.search(r"^summary: (\d+)", head, re.M)
+        if trig and tot:
+            dumps[trig.group(1)] = (int(tot.group(1)), p)
+    if "requests" not in dumps or "idle" not in dumps:
+        sys.exit("callgrind dumps missing in %s: %s" % (outdir, os.listdir(outdir)))
+    ir_req, path = dumps["requests"]
+    r = {"ir_req": ir_req, "ir_idle": dumps["idle"][0], "nreq": nreq, "took": took,
+         "toggle": toggle, "passes": callgrind_calls(path, "knd_reconcile_pass"),
+         "self": callgrind_top(path, False, 15),
+         "incl": [x for x in callgrind_top(path, True, 400)
+                  if re.search(r":(knd_|llhttp_execute)", x[2])][:14]}
+    shutil.rmtree(outdir, ignore_errors=True)
+    return r
+
+
+def callgrind_top(path, inclusive, n, frames=False):
+    """(Ir, %, file:function) from callgrind_annotate, without the frames that enclose the
+    whole dump (main, uv_run...: they were on the stack when the counters were zeroed) unless
+    `frames`."""
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=" + ("yes" if inclusive else "no"),
+                          "--threshold=100", path], capture_output=True, text=True).stdout
+    top = []
+    for line in ann.splitlines():
+        m = re.match(r"^\s*([\d,]+) \(\s*([\d.]+)%\)\s+(\S+)", line)
+        if m and "PROGRAM TOTALS" not in line and (frames or float(m.group(2)) < 99.0):
+            top.append((int(m.group(1).replace(",", "")), float(m.group(2)), m.group(3)))
+        if len(top) >= n:
+            break
+    return top
+
+
+def callgrind_calls(path, prefix):
+    """How many calls to functions named `prefix`* the dump records."""
+    names, total, cur = {}, 0, None
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+            if m:
+                if m.group(3):
+                    names[m.group(2)] = m.group(3)
+                cur = m.group(2) if m.group(1) == "cfn" else None
+                continue
+            m = re.match(r"^calls=(\d+)", line)
+            if m and cur is not None and names.get(cur, "").startswith(prefix):
+                total += int(m.group(1))
+    return total
+
+
+def callgrind_report(cg, btype):
+    n = cg["nreq"]
+    per = (cg["ir_req"] - cg["ir_idle"]) / n
+    lines = ["", "## Instructions per request (callgrind)", "",
+             "`valgrind --tool=callgrind%s` on `knd serve` (%s build, no debug info), %d "
+             "sequential `GET /` (11-byte body) on one keep-alive connection through the ingress "
+             "to the Ready instance, after 50 warm-up requests; counters zeroed with "
+             "`callgrind_control -z` before and dumped after (%.1f s under valgrind), then an "
+             "idle window of the same length dumped for the background. Only the daemon is "
+             "traced, not the instance." % (
+                 " --toggle-collect=knd_reconciler_on_kick --collect-atstart=yes" if cg["toggle"]
+                 else "", btype, n,
+                 cg["took"]), "",
+             "| | Ir |", "|---|---:|",
+             "| %d requests | %d |" % (n, cg["ir_req"]),
+             "| idle window of the same length | %d |" % cg["ir_idle"],
+             "| **per request**, (requests - idle) / %d | **%.0f** |" % (n, per), ""]
+    if cg["toggle"]:
+        lines.append("The controller's pass (`knd_reconciler_on_kick`, on a 1 s tick whatever "
+                     "the load) is not collected: it is a per-second cost, shown natively as "
+                     "the idle CPU time under Footprint.")
+    else:
+        lines.append("knd_reconciler_on_kick not found: the controller's passes (%d calls to "
+                     "knd_reconcile_pass seen) are included." % cg["passes"])
+    lines += ["", "Top functions by self Ir during the requests:", "",
+              "| Ir/request | % | function |", "|---:|---:|---|"]
+    for ir, pc, fn in cg["self"]:
+        lines.append("| %.0f | %.1f | `%s` |" % (ir / n, pc, fn))
+    lines += ["", "knd's request path, inclusive Ir per request (nested: `llhttp_execute` "
+              "includes the callbacks into the server, the proxy and the upstream client):", "",
+              "| Ir/request | function |", "|---:|---|"]
+    for ir, pc, fn in cg["incl"]:
+        lines.append("| %.0f | `%s` |" % (ir / n, fn.split(":", 1)[1]))
+    return lines
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = open("/proc/loadavg").read().split()[:3]
+    return "nproc %d; CPU %s; kernel %s; load average before the run %s" % (
+        os.cpu_count(), cpu, platform.release(), " ".join(load))
+
+
+def version(argv):
+    r = subprocess.run(argv, capture_output=True, text=True)
+    return (r.stdout + r.stderr).strip().splitlines()[0]
+
+
+def git_rev():
+    try:
+        return subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def build_type(knd):
+    cache = os.path.join(os.path.dirname(knd), "CMakeCache.txt")
+    try:
+        with open(cache) as f:
+            m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", f.read(), re.M)
+        return m.group(1) if m else "?"
+    except OSError:
+        return "?"
+
+
+def us(x):
+    return "%.0f" % x if x < 10000 else "%.1f ms" % (x / 1000.0)
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def throughput(d, ipid, backend, conc, duration, reps, lua, log):
+    ports = {"direct": backend, "knd": d.http_port}
+    proxies = [Proxy("nginx", backend), Proxy("haproxy", backend)]
+    for p in proxies:
+        ports[p.kind] = p.port
+    res = {}
+    try:
+        for t in TARGETS:  # one second each, so that every proxy has its connections open
+            wrk(ports[t], "/", 16, 1, lua)
+        for rep in range(reps):
+            for _, path in BODIES:
+                for c in conc:
+                    for t in TARGETS:
+                        o = wrk(ports[t], path, c, duration, lua)
+                        res.setdefault((path, c, t), []).append(o)
+                        if not alive(ipid):
+                            d.keep = True
+                            sys.exit("the instance (pid %d) died during %s c=%d %s" % (
+                                ipid, path, c, t))
+                        log("rep %d %-14s c=%-3d %-7s %9.0f req/s p50 %6d us p99 %6d us "
+                            "p99.9 %6d us errors %d" % (rep + 1, path, c, t, o["rps"], o["p50"],
+                                                         o["p99"], o["p999"], o["errors"]))
+    finally:
+        for p in proxies:
+            p.stop()
+    return res
+
+
+def ready_times(d, app, rounds):
+    cli, api = [], []
+    for i in range(rounds):
+        t0 = time.perf_counter()
+        apply_ready(d, "ready", app, ignore_sigpipe=False)
+        cli.append(time.perf_counter() - t0)
+        delete_wait(d, "ready")
+        # the same, through the API with 2 ms polling (knd wait polls every 100 ms)
+        svc = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+               "metadata": {"name": "ready", "namespace": "default"},
+               "spec": {"template": {"spec": {"containers": [{
+                   "image": "ghcr.io/knative/helloworld-go:latest", "command": [app],
+                   "env": [{"name": "TARGET", "value": "knd"}]}]}}}}
+        t0 = time.perf_counter()
+        st, o = d.api("POST", "/apis/serving.knative.dev/v1/namespaces/default/services", svc)
+        if st not in (200, 201):
+            sys.exit("create: %s %s" % (st, o))
+        while not svc_ready(d, "ready"):
+            if time.perf_counter() - t0 > 30:
+                sys.exit("Service ready not Ready after 30 s")
+            time.sleep(0.002)
+        api.append(time.perf_counter() - t0)
+        delete_wait(d, "ready")
+    return cli, api
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--knd", default=os.path.join(SRC, "build", "knd"))
+    ap.add_argument("--app", default=os.path.join(SRC, "build", "tests", "apps", "knd-testapp"))
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--conc", default="1,16,64,256")
+    ap.add_argument("--ready-rounds", type=int, default=10)
+    ap.add_argument("--callgrind-requests", type=int, default=10000)
+    ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+    knd, app = os.path.abspath(a.knd), os.path.abspath(a.app)
+    for b in (knd, app):
+        if not os.access(b, os.X_OK):
+            sys.exit("not found: %s (build with bench/run.sh)" % b)
+    for tool in ("wrk", "nginx", "haproxy") + (() if a.no_callgrind else ("valgrind",)):
+        if shutil.which(tool) is None:
+            sys.exit("%s not found: apt-get install -y wrk nginx haproxy valgrind" % tool)
+    conc = [int(x) for x in a.conc.split(",")]
+    started = time.monotonic()
+    minfo = machine()
+
+    def log(msg):
+        print("[%5.0fs] %s" % (time.monotonic() - started, msg), file=sys.stderr, flush=True)
+
+    lua_fd, lua = tempfile.mkstemp(prefix="knd-bench-", suffix=".lua")
+    with os.fdopen(lua_fd, "w") as f:
+        f.write(WRK_LUA)
+
+    d = Daemon(knd)
+    try:
+        time.sleep(1)
+        rss_idle = d.rss_kib()
+        apply_ready(d, "hello", app)
+        ipid, backend = d.instance("hello-00001")
+        time.sleep(0.5)
+        rss_hello = d.rss_kib()
+        idle_cpu = d.cpu_ms(5)
+        log("knd on :%d, instance pid %d on :%d (from the daemon log line)"
+            % (d.http_port, ipid, backend))
+        res = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log)
+        rss_after = d.rss_kib()
+        log("apply -> Ready, %d rounds" % a.ready_rounds)
+        ready_cli, ready_api = ready_times(d, app, a.ready_rounds)
+    except BaseException:
+        d.keep = True
+        raise
+    finally:
+        d.stop()
+        os.unlink(lua)
+    cg = None
+    if not a.no_callgrind:
+        log("callgrind, %d requests" % a.callgrind_requests)
+        cg = callgrind(knd, app, a.callgrind_requests)
+    log("done")
+
+    med = {k: {f: statistics.median(o[f] for o in v) for f in ("rps", "p50", "p99", "p999")}
+           for k, v in res.items()}
+    errs = {k: sum(o["errors"] for o in v) for k, v in res.items()}
+    lines = ["# Throughput: knd %s, %s" % (git_rev(), datetime.datetime.now().strftime(
+        "%Y-%m-%d %H:%M")), "",
+        "Machine: %s; after %s (other work on the machine shows here)." % (
+            minfo, " ".join(open("/proc/loadavg").read().split()[:3])), "",
+        "knd `%s` build; %s; %s; %s." % (build_type(knd), version(["nginx", "-v"]),
+                                          version(["haproxy", "-v"]), version(["wrk", "-v"])),
+        "",
+        "One backend for every row: the knd-testapp instance knd started for Service `hello` "
+        "(port read from the daemon log line `instance=... pid=... port=... started`, checked "
+        "against `PORT`/`K_REVISION` in /proc/PID/environ); nginx and HAProxy proxy to that "
+        "port. `wrk -t2 -cN -d%ds --latency` (`-t1` for c=1) with `Host: %s` on every "
+        "target; %d runs per row with the targets interleaved, median of each column over the "
+        "runs. Latencies in microseconds unless marked ms. wrk, the proxy and the instance "
+        "share the machine's %d CPUs, unpinned." % (a.duration, HOST, a.reps, os.cpu_count()),
+        "",
+        "nginx: `worker_processes 1`, upstream `keepalive 64`, `proxy_http_version 1.1`, "
+        "`access_log off` (bench/nginx.conf.in). HAProxy: `nbthread 1`, `http-reuse always`, "
+        "`option http-keep-alive` (bench/haproxy.cfg.in). knd: defaults. The instance runs "
+        "as `sh -c \"trap '' PIPE; exec knd-testapp\"`: knd-testapp does not ignore SIGPIPE "
+        "and would die when wrk closes connections with 64 KiB responses in flight.", ""]
+    for label, path in BODIES:
+        lines += ["## Body %s" % label, "",
+                  "| c | target | req/s | p50 | p99 | p99.9 | knd/nginx req/s | "
+                  "knd/haproxy req/s | errors |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for c in conc:
+            k = med[(path, c, "knd")]
+            for t in TARGETS:
+                m = med[(path, c, t)]
+                ratio = ("**%.2f**" % (k["rps"] / med[(path, c, "nginx")]["rps"]),
+                         "**%.2f**" % (k["rps"] / med[(path, c, "haproxy")]["rps"])) \
+                    if t == "knd" else ("", "")
+                lines.append("| %d | %s | %.0f | %s | %s | %s | %s | %s | %d |" % (
+                    c, t, m["rps"], us(m["p50"]), us(m["p99"]), us(m["p999"]), ratio[0],
+                    ratio[1], errs[(path, c, t)]))
+        lines.append("")
+    lines += ["## Where knd stands", "",
+              "Ratios knd/nginx and knd/haproxy: req/s (higher is better for knd) and p99 "
+              "(lower is better for knd).", "",
+              "| body | c | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for label, path in BODIES:
+        for c in conc:
+            k, n, h = (med[(path, c, t)] for t in ("knd", "nginx", "haproxy"))
+            lines.append("| %s | %d | %.2f | %.2f | %.2f | %.2f |" % (
+                path, c, k["rps"] / n["rps"], k["rps"] / h["rps"], k["p99"] / max(n["p99"], 1),
+                k["p99"] / max(h["p99"], 1)))
+    st = os.stat(knd)
+    size = subprocess.run(["size", knd], capture_output=True, text=True).stdout.splitlines()
+    lines += ["", "## Footprint", "",
+              "| what | value |", "|---|---:|",
+              "| `%s` file size | %d bytes (%.0f KiB) |" % (os.path.relpath(knd, SRC), st.st_size,
+                                                         st.st_size / 1024.0)]
+    if len(size) == 2:
+        t, dd, b = size[1].split()[:3]
+        lines.append("| text / data / bss | %s / %s / %s bytes |" % (t, dd, b))
+    lines += ["| daemon VmRSS, idle, no services | %d KiB |" % rss_idle[0],
+              "| daemon VmRSS, `hello` Ready, before load | %d KiB |" % rss_hello[0],
+              "| daemon VmRSS / VmHWM after the throughput runs | %d / %d KiB |" % rss_after,
+              "| daemon CPU time, `hello` Ready, no requests, over 5 s | %.0f ms |" % idle_cpu,
+              "| apply -> Ready, `knd apply && knd wait` wall clock, median of %d | %.1f ms "
+              "(min %.1f, max %.1f) |" % (a.ready_rounds, statistics.median(ready_cli) * 1e3,
+                                          min(ready_cli) * 1e3, max(ready_cli) * 1e3),
+              "| apply -> Ready, API create -> Ready seen (2 ms polling), median of %d | %.1f ms "
+              "(min %.1f, max %.1f) |" % (a.ready_rounds, statistics.median(ready_api) * 1e3,
+                                          min(ready_api) * 1e3, max(ready_api) * 1e3),
+              "", "`knd wait` polls every 100 ms and both CLI calls start a process, so the first "
+              "row is what a user sees; the second is the daemon's own create -> Ready time."]
+    if cg:
+        lines += callgrind_report(cg, build_type(knd))
+    lines += ["", "Command: `%s`" % " ".join([os.path.relpath(os.path.abspath(sys.argv[0]), SRC)]
+                                             + sys.argv[1:]),
+              "", "Wall time of the run: %.0f s." % (time.monotonic() - started)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, "throughput-%s.md" % datetime.date.today().isoformat())
+    with open(path, "w") as f:
+        f.write(text)
+    print("written to %s" % os.path.relpath(path, os.getcwd()))
+
+
+if __name__ == "__main__":
+    main()
