@@ -9,6 +9,8 @@
 #include "knd_admin.h"
 
 #include <dirent.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -187,14 +189,90 @@ static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc)
     knd_buf_free(&b);
 }
 
+typedef knd_admin_deps_t knd_admin_t;
+
+/* ------------------------------------------------------------------ /debug */
+
+static void knd_admin_json(knd_http_req_t *req, json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    knd_http_resp_simple(req, 200, "application/json", s, strlen(s));
+    free(s);
+    json_decref(v);
+}
+
+static void knd_admin_debug_routes(knd_http_req_t *req, knd_admin_t *a)
+{
+    json_t *hosts = json_array();
+    const knd_route_table_t *t = knd_ingress_table(a->ingress);
+    for (size_t i = 0; t && i < t->n; i++) {
+        const knd_rt_entry_t *e = &t->entries[i];
+        json_t *targets = json_array();
+        for (size_t k = 0; k < e->ntargets; k++)
+            json_array_append_new(targets, json_pack("{s:s, s:i, s:s?}", "revision",
+                                                     e->targets[k].rev->name, "percent",
+                                                     e->targets[k].percent, "tag",
+                                                     e->targets[k].tag));
+        json_array_append_new(hosts, json_pack("{s:s, s:s, s:s, s:s?, s:o}", "host", e->host,
+                                               "namespace", e->ns, "route", e->route, "tag",
+                                               e->tag, "targets", targets));
+    }
+    knd_admin_json(req, json_pack("{s:o}", "hosts", hosts));
+}
+
+static const char *const knd_admin_states[] = {"starting", "ready", "not-ready", "stopping",
+                                               "stopped"};
+
+static void knd_admin_debug_instance(const knd_instance_t *inst, const knd_endpoint_t *ep,
+                                     void *data)
+{
+    json_array_append_new(
+        data, json_pack("{s:s, s:i, s:i, s:s, s:i, s:b}", "id", knd_instance_id(inst), "pid",
+                        knd_instance_pid(inst), "port", knd_instance_port(inst), "state",
+                        knd_admin_states[knd_instance_state(inst)], "inflight",
+                        ep ? ep->inflight : 0, "in_lb_set", ep && ep->ready && !ep->removed));
+}
+
+static void knd_admin_debug_rev(const knd_rev_rt_t *r, void *data)
+{
+    const knd_rev_t *rev = knd_rev_rt_rev(r);
+    knd_rev_scale_view_t v;
+    knd_rev_rt_scale_view(r, &v);
+    json_t *insts = json_array();
+    knd_rev_rt_each_instance(r, knd_admin_debug_instance, insts);
+    json_array_append_new(
+        data, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:i, s:b, s:b, s:f, s:f, s:s?,"
+                        " s:o}",
+                        "namespace", rev->ns, "revision", rev->name, "container_concurrency",
+                        rev->limits.container_concurrency, "queued", (json_int_t)rev->queued,
+                        "inflight", (json_int_t)rev->inflight, "queue_limit",
+                        (json_int_t)rev->limits.queue_limit, "desired", v.desired, "ready",
+                        knd_rev_rt_ready(r), "autoscaled", v.scaling, "panic", v.panic,
+                        "observed_stable", v.observed_stable, "observed_panic",
+                        v.observed_panic, "failure", knd_rev_rt_fail_reason(r), "instances",
+                        insts));
+}
+
+static void knd_admin_debug_revisions(knd_http_req_t *req, knd_admin_t *a)
+{
+    json_t *revs = json_array();
+    knd_runtime_each_rev(knd_reconciler_runtime(a->rc), knd_admin_debug_rev, revs);
+    knd_admin_json(req, json_pack("{s:o}", "revisions", revs));
+}
+
 static void knd_admin_on_request(knd_http_req_t *req, void *data)
 {
+    knd_admin_t *a = data;
     const char *url = knd_http_head_url(&req->head);
     size_t n = strcspn(url, "?");
     if (req->head.method != HTTP_GET && req->head.method != HTTP_HEAD) {
         knd_http_resp_simple(req, 405, "text/plain", "method not allowed\n", 19);
     } else if (n == 8 && strncmp(url, "/metrics", n) == 0) {
-        knd_admin_metrics(req, data);
+        knd_admin_metrics(req, a->rc);
+    } else if (n == 13 && strncmp(url, "/debug/routes", n) == 0) {
+        knd_admin_debug_routes(req, a);
+    } else if (n == 16 && strncmp(url, "/debug/revisions", n) == 0) {
+        knd_admin_debug_revisions(req, a);
     } else if ((n == 8 && strncmp(url, "/healthz", n) == 0) ||
                (n == 7 && strncmp(url, "/readyz", n) == 0) ||
                (n == 6 && strncmp(url, "/livez", n) == 0)) {
@@ -204,8 +282,9 @@ static void knd_admin_on_request(knd_http_req_t *req, void *data)
     }
 }
 
-int knd_admin_start(uv_loop_t *loop, const char *host, int port, knd_reconciler_t *rc,
+int knd_admin_start(uv_loop_t *loop, const char *host, int port, const knd_admin_deps_t *deps,
                     knd_http_server_t **out, knd_err_t *err)
 {
-    return knd_http_server_listen_tcp(loop, host, port, NULL, knd_admin_on_request, rc, out, err);
+    return knd_http_server_listen_tcp(loop, host, port, NULL, knd_admin_on_request,
+                                      (void *)deps, out, err);
 }

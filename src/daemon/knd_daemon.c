@@ -47,6 +47,7 @@ struct knd_daemon_s {
     knd_reconciler_t *rc;
     knd_api_t *api;
     knd_http_server_t *admin;
+    knd_admin_deps_t admin_deps;
     knd_tracer_t *tracer;
     uv_signal_t sigterm, sigint;
     uv_timer_t drain;
@@ -316,7 +317,10 @@ static int knd_daemon_start(knd_daemon_t *d)
         knd_err_set(&err, KND_E_INVALID, "socket path %s is too long for a unix socket", path);
         goto fail;
     }
-    if (knd_admin_start(&d->loop, d->admin_host, d->admin_port, d->rc, &d->admin, &err) < 0)
+    d->admin_deps.rc = d->rc;
+    d->admin_deps.ingress = d->ingress;
+    if (knd_admin_start(&d->loop, d->admin_host, d->admin_port, &d->admin_deps, &d->admin,
+                        &err) < 0)
         goto fail;
     /* The socket last: a client that can connect finds everything else ready. */
     if (knd_api_listen_unix(&adeps, path, &d->api, &err) < 0)

@@ -148,6 +148,11 @@ void knd_ingress_set_options(knd_ingress_t *ing, const knd_ingress_options_t *op
     }
 }
 
+const knd_route_table_t *knd_ingress_table(const knd_ingress_t *ing)
+{
+    return ing->table;
+}
+
 int knd_ingress_port(const knd_ingress_t *ing)
 {
     return knd_http_server_port(ing->srv);

@@ -27,6 +27,8 @@ int knd_ingress_start(uv_loop_t *loop, const char *host, int port, knd_ingress_t
 void knd_ingress_set_table(knd_ingress_t *ing, knd_route_table_t *t);
 void knd_ingress_set_options(knd_ingress_t *ing, const knd_ingress_options_t *opt);
 int knd_ingress_port(const knd_ingress_t *ing);
+/** The route table in force (borrowed; NULL before the first reconcile). */
+const knd_route_table_t *knd_ingress_table(const knd_ingress_t *ing);
 /** Spans for every request when the tracer is enabled (borrowed; outlives the ingress). */
 void knd_ingress_set_tracer(knd_ingress_t *ing, knd_tracer_t *tracer);
 /** Closes every client connection now (the drain period is over). */

@@ -816,6 +816,16 @@ void knd_runtime_each_instance(knd_runtime_t *rt, const char *ns, const char *se
     }
 }
 
+void knd_rev_rt_each_instance(const knd_rev_rt_t *r,
+                              void (*fn)(const knd_instance_t *inst, const knd_endpoint_t *ep,
+                                         void *data),
+                              void *data)
+{
+    for (knd_inst_t *i = r->insts; i; i = i->next)
+        if (i->inst)
+            fn(i->inst, i->ep, data);
+}
+
 void knd_runtime_each_rev(knd_runtime_t *rt, void (*fn)(const knd_rev_rt_t *r, void *data),
                           void *data)
 {

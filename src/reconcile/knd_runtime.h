@@ -115,6 +115,13 @@ void knd_runtime_each_instance(knd_runtime_t *rt, const char *ns, const char *se
                                           void *data),
                                void *data);
 
+/** Calls fn for each running process of r: its instance, and its endpoint (NULL while an init
+ * container runs or after it left the LB set). */
+void knd_rev_rt_each_instance(const knd_rev_rt_t *r,
+                              void (*fn)(const knd_instance_t *inst, const knd_endpoint_t *ep,
+                                         void *data),
+                              void *data);
+
 /** Calls fn for every live revision runtime (for metrics). */
 void knd_runtime_each_rev(knd_runtime_t *rt, void (*fn)(const knd_rev_rt_t *r, void *data),
                           void *data);

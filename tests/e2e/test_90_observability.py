@@ -183,3 +183,18 @@ def test_tracing_spans_and_propagation(knd):
         assert ingress["tags"]["knative.revision"] == "traced-00001"
     finally:
         srv.shutdown()
+
+
+def test_debug_endpoints(knd):
+    knd.apply(ksvc("dbg", marker=knd.marker, extra_spec={"containerConcurrency": 3}))
+    knd.wait_ready("dbg")
+    routes = json.loads(knd.admin("GET", "/debug/routes").text)
+    main = [h for h in routes["hosts"] if h["host"] == route_host("dbg")]
+    assert main and main[0]["targets"] == [{"revision": "dbg-00001", "percent": 100, "tag": None}]
+    assert any(h["host"] == "dbg.default.svc.cluster.local" for h in routes["hosts"])
+    revs = json.loads(knd.admin("GET", "/debug/revisions").text)["revisions"]
+    [rev] = [r for r in revs if r["revision"] == "dbg-00001"]
+    assert rev["container_concurrency"] == 3 and rev["ready"] == 1 and rev["autoscaled"]
+    [inst] = rev["instances"]
+    assert inst["state"] == "ready" and inst["in_lb_set"] and inst["pid"] > 0
+    assert knd.curl(route_host("dbg")).status == 200
