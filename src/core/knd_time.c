@@ -1,7 +1,10 @@
 /* knd_time.c - clocks and duration parsing (see knd_time.h). */
 #include "knd_time.h"
 
+#include "knd_alloc.h"
+
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +25,21 @@ void knd_time_rfc3339(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Go's time.ParseDuration: a sequence of decimal numbers with optional fraction and a unit. */
-int knd_time_parse_duration_ms(const char *s, int64_t *out_ms)
+/* Go's time.ParseDuration: a sequence of decimal numbers with an optional fraction, each with a
+ * unit; no exponents, no hex, "0" alone needs no unit. */
+int knd_time_parse_duration_s(const char *s, double *out_s)
 {
     static const struct {
         const char *unit;
-        double ms;
-    } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3},
-                 {"m", 60e3}, {"h", 3600e3}};
+        double s;
+    } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6},
+                 {"ms", 1e-3}, {"s", 1},     {"m", 60},          {"h", 3600}};
     double total = 0;
-    int neg = 0;
+    bool neg = false;
     if (*s == '-' || *s == '+')
         neg = (*s++ == '-');
     if (strcmp(s, "0") == 0) {
-        *out_ms = 0;
+        *out_s = 0;
         return 0;
     }
     if (*s == '\0')
@@ -45,11 +49,15 @@ int knd_time_parse_duration_ms(const char *s, int64_t *out_ms)
             return -1;
         char *end;
         double v = strtod(s, &end);
-        if (end == s)
+        if (end == s || (end > s && (end[-1] == '.' && end - s == 1)))
             return -1;
+        /* strtod also takes exponents and hex; Go durations do not. */
+        for (const char *q = s; q < end; q++)
+            if (!isdigit((unsigned char)*q) && *q != '.')
+                return -1;
         s = end;
         size_t best = 0, best_len = 0;
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        for (size_t i = 0; i < KND_ARRAY_SIZE(units); i++) {
             size_t n = strlen(units[i].unit);
             if (strncmp(s, units[i].unit, n) == 0 && n > best_len) {
                 best = i;
@@ -58,9 +66,19 @@ int knd_time_parse_duration_ms(const char *s, int64_t *out_ms)
         }
         if (best_len == 0)
             return -1;
-        total += v * units[best].ms;
+        total += v * units[best].s;
         s += best_len;
     }
-    *out_ms = (int64_t)(neg ? -total : total);
+    *out_s = neg ? -total : total;
+    return 0;
+}
+
+
+int knd_time_parse_duration_ms(const char *s, int64_t *out_ms)
+{
+    double sec;
+    if (knd_time_parse_duration_s(s, &sec) < 0)
+        return -1;
+    *out_ms = (int64_t)(sec * 1000.0);
     return 0;
 }

@@ -13,5 +13,7 @@ void knd_time_rfc3339(char out[32]);
  * -1 if malformed. Knative annotations use Go durations.
  */
 int knd_time_parse_duration_ms(const char *s, int64_t *out_ms);
+/** The same, in (fractional) seconds: the precision Knative's validation needs. */
+int knd_time_parse_duration_s(const char *s, double *out_s);
 
 #endif

@@ -108,23 +108,21 @@ static int knd_http_client_on_complete(llhttp_t *p)
     return HPE_PAUSED; /* anything after the response is not ours to parse */
 }
 
+/* llhttp's callbacks: a constant table (llhttp_settings_init only zeroes the struct). */
+static const llhttp_settings_t knd_http_client_parser_settings = {
+    .on_message_begin = knd_http_client_on_begin,
+    .on_header_field = knd_http_client_on_field,
+    .on_header_value = knd_http_client_on_value,
+    .on_header_field_complete = knd_http_client_on_field_done,
+    .on_header_value_complete = knd_http_client_on_value_done,
+    .on_headers_complete = knd_http_client_on_headers,
+    .on_body = knd_http_client_on_body,
+    .on_message_complete = knd_http_client_on_complete,
+};
+
 static const llhttp_settings_t *knd_http_client_settings(void)
 {
-    static llhttp_settings_t s;
-    static bool init;
-    if (!init) {
-        llhttp_settings_init(&s);
-        s.on_message_begin = knd_http_client_on_begin;
-        s.on_header_field = knd_http_client_on_field;
-        s.on_header_value = knd_http_client_on_value;
-        s.on_header_field_complete = knd_http_client_on_field_done;
-        s.on_header_value_complete = knd_http_client_on_value_done;
-        s.on_headers_complete = knd_http_client_on_headers;
-        s.on_body = knd_http_client_on_body;
-        s.on_message_complete = knd_http_client_on_complete;
-        init = true;
-    }
-    return &s;
+    return &knd_http_client_parser_settings;
 }
 
 /* ------------------------------------------------------------------ I/O */

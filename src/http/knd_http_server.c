@@ -461,25 +461,23 @@ static int knd_http_on_message_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
+/* llhttp's callbacks: a constant table (llhttp_settings_init only zeroes the struct). */
+static const llhttp_settings_t knd_http_server_parser_settings = {
+    .on_message_begin = knd_http_on_message_begin,
+    .on_url = knd_http_on_url,
+    .on_header_field = knd_http_on_field,
+    .on_header_value = knd_http_on_value,
+    .on_url_complete = knd_http_on_url_done,
+    .on_header_field_complete = knd_http_on_field_done,
+    .on_header_value_complete = knd_http_on_value_done,
+    .on_headers_complete = knd_http_on_headers_complete,
+    .on_body = knd_http_on_body,
+    .on_message_complete = knd_http_on_message_complete,
+};
+
 static const llhttp_settings_t *knd_http_server_settings(void)
 {
-    static llhttp_settings_t s;
-    static bool init;
-    if (!init) {
-        llhttp_settings_init(&s);
-        s.on_message_begin = knd_http_on_message_begin;
-        s.on_url = knd_http_on_url;
-        s.on_header_field = knd_http_on_field;
-        s.on_header_value = knd_http_on_value;
-        s.on_url_complete = knd_http_on_url_done;
-        s.on_header_field_complete = knd_http_on_field_done;
-        s.on_header_value_complete = knd_http_on_value_done;
-        s.on_headers_complete = knd_http_on_headers_complete;
-        s.on_body = knd_http_on_body;
-        s.on_message_complete = knd_http_on_message_complete;
-        init = true;
-    }
-    return &s;
+    return &knd_http_server_parser_settings;
 }
 
 /* ------------------------------------------------------------------ input processing */

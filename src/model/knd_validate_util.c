@@ -12,6 +12,7 @@
 
 #include "knd_alloc.h"
 #include "knd_naming.h"
+#include "knd_time.h"
 #include "knd_validate_int.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -272,48 +273,7 @@ bool knd__vfields(knd_vctx_t *c, const json_t *obj, const char *path, const knd_
 
 int knd__vparse_duration(const char *s, double *out_s)
 {
-    static const struct {
-        const char *unit;
-        double s;
-    } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6},
-                 {"ms", 1e-3}, {"s", 1},     {"m", 60},          {"h", 3600}};
-    double total = 0;
-    bool neg = false;
-    if (*s == '-' || *s == '+')
-        neg = (*s++ == '-');
-    if (strcmp(s, "0") == 0) {
-        *out_s = 0;
-        return 0;
-    }
-    if (*s == '\0')
-        return -1;
-    while (*s) {
-        if (!isdigit((unsigned char)*s) && *s != '.')
-            return -1;
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || (end > s && (end[-1] == '.' && end - s == 1)))
-            return -1;
-        /* strtod also takes exponents and hex; Go durations do not. */
-        for (const char *q = s; q < end; q++)
-            if (!isdigit((unsigned char)*q) && *q != '.')
-                return -1;
-        s = end;
-        size_t best = 0, best_len = 0;
-        for (size_t i = 0; i < KND_ARRAY_SIZE(units); i++) {
-            size_t n = strlen(units[i].unit);
-            if (strncmp(s, units[i].unit, n) == 0 && n > best_len) {
-                best = i;
-                best_len = n;
-            }
-        }
-        if (best_len == 0)
-            return -1;
-        total += v * units[best].s;
-        s += best_len;
-    }
-    *out_s = neg ? -total : total;
-    return 0;
+    return knd_time_parse_duration_s(s, out_s);
 }
 
 void knd__vfmt_duration(char out[32], double s)
