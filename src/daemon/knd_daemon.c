@@ -246,6 +246,8 @@ static void knd_daemon_stop(knd_daemon_t *d)
         return;
     d->stopping = true;
     knd_log(KND_LOG_NOTICE, "daemon", "shutting down");
+    if (d->rc)
+        knd_reconciler_quiesce(d->rc); /* no pass may touch a listener that is closing */
     d->open_listeners = 1; /* held until every close below has been started */
     if (d->api) {
         d->open_listeners++;

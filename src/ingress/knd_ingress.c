@@ -96,6 +96,7 @@ void knd__ingress_log(knd_ingress_t *ing, const char *line, size_t n)
 static void knd_ingress_timer_closed(uv_handle_t *h)
 {
     knd_ingress_t *ing = h->data;
+    knd_route_table_release(ing->table); /* normally already NULL (released at close) */
     void (*done)(void *) = ing->done;
     void *done_data = ing->done_data;
     free(ing);

@@ -491,6 +491,13 @@ static void knd_reconciler_runtime_done(void *data)
     uv_close((uv_handle_t *)&rc->tick, knd_reconciler_timer_closed);
 }
 
+void knd_reconciler_quiesce(knd_reconciler_t *rc)
+{
+    rc->closing = true;
+    uv_timer_stop(&rc->kick);
+    uv_timer_stop(&rc->tick);
+}
+
 void knd_reconciler_shutdown(knd_reconciler_t *rc, void (*done)(void *data), void *data)
 {
     rc->closing = true;

@@ -39,6 +39,11 @@ void knd_reconciler_run(knd_reconciler_t *rc);
 /** The platform configuration currently in force (from the stored config-* ConfigMaps). */
 const knd_platform_t *knd_reconciler_platform(const knd_reconciler_t *rc);
 knd_runtime_t *knd_reconciler_runtime(knd_reconciler_t *rc);
+/**
+ * No more passes from now on (shutdown has begun: the ingress and API are closing and must not
+ * be handed new route tables). Instances keep running until knd_reconciler_shutdown.
+ */
+void knd_reconciler_quiesce(knd_reconciler_t *rc);
 /** Stops all instances, then frees the reconciler and calls done(data). */
 void knd_reconciler_shutdown(knd_reconciler_t *rc, void (*done)(void *data), void *data);
 
