@@ -10,7 +10,7 @@ JOBS=${JOBS:-$(nproc)}
 # The throughput bench compares knd with nginx and HAProxy under wrk, and counts instructions
 # with valgrind: Debian packages, installed when missing and run as root.
 missing=""
-for p in wrk nginx haproxy valgrind; do
+for p in wrk nginx haproxy valgrind strace; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -17,9 +17,10 @@ differ only in the proxy. For every body (`/`: 11 bytes; `/?bytes=65536`: 64 KiB
 concurrency it runs `wrk -t2 -cN -dDs --latency` against each target, REPS times with the
 targets interleaved, and reports the median of requests/s and of each latency percentile.
 
-Then, without load: binary size, the daemon's VmRSS idle and with `hello` running,
-apply -> Ready of a knd-testapp Service (median of ROUNDS), and instructions per request of
-knd's ingress under callgrind.
+Then, without load: system calls per request of each proxy (strace -c), binary size, the
+daemon's VmRSS idle and with `hello` running and its idle CPU time, apply -> Ready of a
+knd-testapp Service (median of ROUNDS), and instructions per request of knd's ingress under
+callgrind.
 
 Prints Markdown and writes it to bench/results/throughput-<date>.md.
 Usage: bench/throughput.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
@@ -262,6 +263,11 @@ class Proxy:
                                      stderr=subprocess.STDOUT)
         wait_port(self.port, self.proc, kind)
 
+    def worker(self):
+        """nginx's worker process (the one that proxies)."""
+        r = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+        return int(r.stdout.split()[0])
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM if self.kind == "nginx" else signal.SIGUSR1)
         try:
@@ -395,6 +401,22 @@ def callgrind_calls(path, prefix):
     return total
 
 
+def syscall_report(sc):
+    names = sorted({k for v in sc.values() for k in v},
+                   key=lambda k: -max(v.get(k, 0) for v in sc.values()))
+    lines = ["", "## System calls per request (strace -c)", "",
+             "%d sequential keep-alive `GET /` (11 B) on one connection, `strace -c -f -p` on "
+             "the proxying process (nginx's worker, haproxy, knd serve); calls per request, "
+             "those under 0.05 left out." % SYSCALL_REQS, "",
+             "| syscall | nginx | haproxy | knd |", "|---|---:|---:|---:|"]
+    for k in names:
+        lines.append("| %s | %s |" % (k, " | ".join(
+            "%.2f" % sc[t][k] if k in sc[t] else "" for t in ("nginx", "haproxy", "knd"))))
+    lines.append("| **total** | %s |" % " | ".join(
+        "**%.2f**" % sum(sc[t].values()) for t in ("nginx", "haproxy", "knd")))
+    return lines
+
+
 def callgrind_report(cg, btype):
     n = cg["nreq"]
     per = (cg["ir_req"] - cg["ir_idle"]) / n
@@ -500,10 +522,60 @@ def throughput(d, ipid, backend, conc, duration, reps, lua, log):
                         log("rep %d %-14s c=%-3d %-7s %9.0f req/s p50 %6d us p99 %6d us "
                             "p99.9 %6d us errors %d" % (rep + 1, path, c, t, o["rps"], o["p50"],
                                                          o["p99"], o["p999"], o["errors"]))
+        sc = None
+        if shutil.which("strace"):
+            log("syscalls per request (strace -c)")
+            pids = {"knd": d.proc.pid, "nginx": proxies[0].worker(),
+                    "haproxy": proxies[1].proc.pid}
+            sc = {t: syscalls(pids[t], ports[t]) for t in ("nginx", "haproxy", "knd")}
     finally:
         for p in proxies:
             p.stop()
-    return res
+    return res, sc
+
+
+SYSCALL_REQS = 2000
+
+
+def sequential(port, n):
+    """`n` keep-alive `GET /` one after the other on one connection; seconds taken."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    req = ("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST).encode()
+    want = b"Hello knd!\n"
+    t0 = time.perf_counter()
+    for _ in range(n):
+        s.sendall(req)
+        buf = b""
+        while not buf.endswith(want):
+            d = s.recv(65536)
+            if not d:
+                sys.exit("connection closed after %r" % buf[:300])
+            buf += d
+    took = time.perf_counter() - t0
+    s.close()
+    return took
+
+
+def syscalls(pid, port):
+    """System calls per request of the process `pid` serving SYSCALL_REQS sequential requests:
+    {name: calls per request}, from `strace -c -f`."""
+    sequential(port, 100)
+    out = tempfile.mktemp(prefix="knd-bench-strace-")
+    st = subprocess.Popen(["strace", "-c", "-f", "-q", "-o", out, "-p", str(pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached
+    sequential(port, SYSCALL_REQS)
+    st.send_signal(signal.SIGINT)
+    st.wait(10)
+    per = {}
+    with open(out) as f:
+        for line in f:
+            v = line.split()
+            if len(v) >= 5 and v[0][0].isdigit() and v[-1] != "total":
+                per[v[-1]] = int(v[3]) / SYSCALL_REQS
+    os.unlink(out)
+    return {k: x for k, x in per.items() if x >= 0.05}
 
 
 def ready_times(d, app, rounds):
@@ -573,7 +645,7 @@ def main():
         idle_cpu = d.cpu_ms(5)
         log("knd on :%d, instance pid %d on :%d (from the daemon log line)"
             % (d.http_port, ipid, backend))
-        res = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log)
+        res, sc = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log)
         rss_after = d.rss_kib()
         log("apply -> Ready, %d rounds" % a.ready_rounds)
         ready_cli, ready_api = ready_times(d, app, a.ready_rounds)
@@ -592,6 +664,8 @@ def main():
     med = {k: {f: statistics.median(o[f] for o in v) for f in ("rps", "p50", "p99", "p999")}
            for k, v in res.items()}
     errs = {k: sum(o["errors"] for o in v) for k, v in res.items()}
+    spread = {k: (max(o["rps"] for o in v) - min(o["rps"] for o in v)) / med[k]["rps"]
+              for k, v in res.items()}
     lines = ["# Throughput: knd %s, %s" % (git_rev(), datetime.datetime.now().strftime(
         "%Y-%m-%d %H:%M")), "",
         "Machine: %s; after %s (other work on the machine shows here)." % (
@@ -604,8 +678,9 @@ def main():
         "against `PORT`/`K_REVISION` in /proc/PID/environ); nginx and HAProxy proxy to that "
         "port. `wrk -t2 -cN -d%ds --latency` (`-t1` for c=1) with `Host: %s` on every "
         "target; %d runs per row with the targets interleaved, median of each column over the "
-        "runs. Latencies in microseconds unless marked ms. wrk, the proxy and the instance "
-        "share the machine's %d CPUs, unpinned." % (a.duration, HOST, a.reps, os.cpu_count()),
+        "runs; spread is (max - min) / median of req/s over the runs. Latencies in "
+        "microseconds unless marked ms. wrk, the proxy and the instance share the machine's "
+        "%d CPUs, unpinned." % (a.duration, HOST, a.reps, os.cpu_count()),
         "",
         "nginx: `worker_processes 1`, upstream `keepalive 64`, `proxy_http_version 1.1`, "
         "`access_log off` (bench/nginx.conf.in). HAProxy: `nbthread 1`, `http-reuse always`, "
@@ -614,9 +689,9 @@ def main():
         "and would die when wrk closes connections with 64 KiB responses in flight.", ""]
     for label, path in BODIES:
         lines += ["## Body %s" % label, "",
-                  "| c | target | req/s | p50 | p99 | p99.9 | knd/nginx req/s | "
+                  "| c | target | req/s | spread | p50 | p99 | p99.9 | knd/nginx req/s | "
                   "knd/haproxy req/s | errors |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for c in conc:
             k = med[(path, c, "knd")]
             for t in TARGETS:
@@ -624,8 +699,9 @@ def main():
                 ratio = ("**%.2f**" % (k["rps"] / med[(path, c, "nginx")]["rps"]),
                          "**%.2f**" % (k["rps"] / med[(path, c, "haproxy")]["rps"])) \
                     if t == "knd" else ("", "")
-                lines.append("| %d | %s | %.0f | %s | %s | %s | %s | %s | %d |" % (
-                    c, t, m["rps"], us(m["p50"]), us(m["p99"]), us(m["p999"]), ratio[0],
+                lines.append("| %d | %s | %.0f | %.0f%% | %s | %s | %s | %s | %s | %d |" % (
+                    c, t, m["rps"], spread[(path, c, t)] * 100, us(m["p50"]), us(m["p99"]),
+                    us(m["p999"]), ratio[0],
                     ratio[1], errs[(path, c, t)]))
         lines.append("")
     lines += ["## Where knd stands", "",
@@ -660,6 +736,8 @@ def main():
                                           min(ready_api) * 1e3, max(ready_api) * 1e3),
               "", "`knd wait` polls every 100 ms and both CLI calls start a process, so the first "
               "row is what a user sees; the second is the daemon's own create -> Ready time."]
+    if sc:
+        lines += syscall_report(sc)
     if cg:
         lines += callgrind_report(cg, build_type(knd))
     lines += ["", "Command: `%s`" % " ".join([os.path.relpath(os.path.abspath(sys.argv[0]), SRC)]

@@ -335,8 +335,9 @@ int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_e
     }
     size_t ready = knd_rev_ready_count(rev);
     int cc = rev->limits.container_concurrency;
-    size_t limit = ready == 0 || cc <= 0 ? rev->limits.queue_limit
-                                         : (size_t)KND_BREAKER_FACTOR * (size_t)cc * ready;
+    size_t limit = !rev->serve_mode || ready == 0 || cc <= 0
+                       ? rev->limits.queue_limit
+                       : (size_t)KND_BREAKER_FACTOR * (size_t)cc * ready;
     if (rev->queued + rev->inflight >= limit || rev->queued >= rev->limits.queue_limit) {
         rev->rejected_total++;
         return UV_EBUSY;

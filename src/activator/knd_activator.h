@@ -71,6 +71,10 @@ struct knd_rev_s {
     char *ns, *name, *service, *configuration; /* owned */
     int refs;
     knd_rev_limits_t limits;
+    /* Knative's SKS mode: true while the activator would be out of the request path (the
+     * autoscaler's excess burst capacity is >= 0). Then the per-instance breaker of the
+     * queue-proxy applies (11 x CC); otherwise requests queue as in Knative's activator. */
+    bool serve_mode;
     knd_endpoint_t **eps;       /* owned references */
     size_t neps, eps_cap;
     size_t rr;                  /* round-robin cursor */
@@ -128,10 +132,10 @@ void knd_endpoint_release(knd_endpoint_t *ep);
  * Asks for an endpoint with capacity. Returns 0 with *ep granted at once (inflight counted, a
  * reference held); or 1 with the request queued: *w is its handle, and cb(data, ep, 0) fires
  * when capacity appears, or cb(data, NULL, UV_ETIMEDOUT) after the revision's timeout; or
- * UV_EBUSY when the breaker is full: with containerConcurrency CC and R ready instances at most
- * 11 x CC x R requests are admitted (executing + waiting), as Knative's queue-proxy breaker;
- * with no ready instance (cold start) at most limits.queue_limit wait. After cb fires, *w is
- * gone: forget it.
+ * UV_EBUSY when full: in serve mode (see serve_mode) with containerConcurrency CC and R ready
+ * instances at most 11 x CC x R requests are admitted (executing + waiting), as Knative's
+ * queue-proxy breaker; otherwise (the activator in the path, or a cold start) at most
+ * limits.queue_limit wait, as Knative's activator. After cb fires, *w is gone: forget it.
  */
 int knd_activator_acquire(knd_rev_t *rev, knd_activator_cb cb, void *data, knd_endpoint_t **ep,
                           knd_activator_wait_t **w);

@@ -527,7 +527,8 @@ static void knd_rev_rt_decide(knd_rev_rt_t *r, uint64_t now)
                                            r->reachable);
         /* knd's activator never leaves the path, but Knative's timing for scale to zero hangs
          * on when its activator would be in it (SKS Proxy mode): keep that clock as Knative. */
-        knd_pa_proxy_mode(&r->pa, now, res.want, d.excess_burst_capacity, ready);
+        r->rev->serve_mode = !knd_pa_proxy_mode(&r->pa, now, res.want,
+                                                r->ks->excess_burst_capacity, ready);
         r->activity_reason = res.reason;
         apply = res.apply;
     }
@@ -584,6 +585,9 @@ void knd_rev_rt_set_scaling(knd_rev_rt_t *r, const knd_kpa_params_t *params, boo
          * until a delay is configured; knd_kpa_state_init sets every other field. */
         r->ks = knd_xmalloc(sizeof(*r->ks));
         knd_kpa_state_init(r->ks, &r->kp, (int)knd_rev_ready_count(r->rev), now);
+        /* Until the first decision: out of the path only when the initial EBC allows it
+         * (target-burst-capacity 0), as Knative starts its SKS. */
+        r->rev->serve_mode = r->ks->excess_burst_capacity >= 0 && r->kp.target_burst_capacity >= 0;
         knd_pa_state_init(&r->pa, now);
         r->stable = knd_window_new(r->kp.stable_window_ms, KND_METRIC_TICK_MS);
         r->panicw = knd_window_new(r->kp.panic_window_ms, KND_METRIC_TICK_MS);

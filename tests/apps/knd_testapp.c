@@ -94,6 +94,7 @@ void knd_testapp_maybe_exit(knd_testapp_t *app)
     knd_testapp_close_if_open((uv_handle_t *)&app->sigterm);
     knd_testapp_close_if_open((uv_handle_t *)&app->sigint);
     knd_testapp_close_if_open((uv_handle_t *)&app->start_timer);
+    knd_testapp_close_if_open((uv_handle_t *)&app->burn_idle);
     knd_testapp_close_if_open((uv_handle_t *)&app->listener);
 }
 
@@ -181,7 +182,9 @@ int main(int argc, char **argv)
     uv_signal_init(&loop, &app.sigterm);
     uv_signal_init(&loop, &app.sigint);
     uv_timer_init(&loop, &app.start_timer);
+    uv_idle_init(&loop, &app.burn_idle);
     app.listener.data = app.sigterm.data = app.sigint.data = app.start_timer.data = &app;
+    app.burn_idle.data = &app;
     uv_signal_start(&app.sigterm, knd_testapp_on_signal, SIGTERM);
     uv_signal_start(&app.sigint, knd_testapp_on_signal, SIGINT);
 

@@ -25,6 +25,8 @@ typedef struct knd_testapp_conn_s knd_testapp_conn_t;
 /* Stop reading from a socket while this much is queued (input or output): bounded memory. */
 #define KND_TESTAPP_BACKLOG_LIMIT (1024 * 1024)
 #define KND_TESTAPP_MAX_HEADERS 128
+/* burn_ms= spins at most this long before letting the loop serve other connections. */
+#define KND_TESTAPP_BURN_SLICE_NS (5 * 1000 * 1000)
 
 typedef enum {
     KND_TESTAPP_ROUTE_HELLO = 0,
@@ -44,6 +46,8 @@ struct knd_testapp_s {
     uv_tcp_t listener;
     uv_signal_t sigterm, sigint;
     uv_timer_t start_timer;
+    uv_idle_t burn_idle; /* runs while a request burns CPU (burn_ms=) */
+    uint64_t burn_seq;   /* round-robin order of the burning requests */
     int port;
     int64_t startup_delay_ms, ready_delay_ms;
     uint64_t ready_at; /* uv_now() from which /healthz may answer 200 */
@@ -61,7 +65,7 @@ typedef struct {
 
 /* What the query string asks for; -1 = not given. */
 typedef struct {
-    long long sleep_ms, status, bytes, chunk_size, chunk_delay_ms, code;
+    long long sleep_ms, status, bytes, chunk_size, chunk_delay_ms, code, burn_ms;
     int chunked;
 } knd_testapp_opts_t;
 
@@ -90,6 +94,9 @@ struct knd_testapp_conn_s {
     int paused;  /* llhttp returned HPE_PAUSED and has not been resumed */
     int in_feed; /* knd_testapp_conn_feed is on the stack */
     int reading, closing, ws;
+
+    /* burn_ms=: CPU time still to spend before answering, and this request's turn */
+    uint64_t burn_left_ns, burn_turn;
 
     /* response body streaming (bytes= and /echo) */
     int resp_chunked, streaming;
@@ -128,8 +135,10 @@ const char *knd_testapp_conn_header(const knd_testapp_conn_t *c, const char *nam
 /* knd_testapp_routes.c */
 /** Headers are complete: routes the request. Returns an llhttp callback result. */
 int knd_testapp_routes_begin(knd_testapp_conn_t *c);
-/** The request body has been read (all but /echo): answers now or after sleep=. */
+/** The request body has been read (all but /echo): answers after burn_ms= and sleep=. */
 void knd_testapp_routes_respond(knd_testapp_conn_t *c);
+/** The burn idle handle: spends one slice of CPU on the burning request whose turn it is. */
+void knd_testapp_routes_on_burn_idle(uv_idle_t *h);
 
 /* knd_testapp_ws.c */
 /** Answers a websocket handshake; returns 0, or -1 after writing an error response. */

@@ -1,7 +1,7 @@
 /*
  * knd_testapp_routes.c - what knd-testapp answers: the endpoints and the query parameters that
- * shape any response (sleep=, status=, bytes=, chunked=, chunk_size=, chunk_delay_ms=). The
- * contract is tests/apps/README.md; tests depend on it, so change both together.
+ * shape any response (burn_ms=, sleep=, status=, bytes=, chunked=, chunk_size=, chunk_delay_ms=).
+ * The contract is tests/apps/README.md; tests depend on it, so change both together.
  *
  * Response bodies here are small and built whole; large ones (bytes=, /echo) stream through
  * knd_testapp_conn.c.
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -54,6 +55,8 @@ static void knd_testapp_routes_parse_query(knd_testapp_conn_t *c, char *query)
             o->chunk_size = knd_testapp_routes_number(val);
         else if (strcmp(kv, "chunk_delay_ms") == 0)
             o->chunk_delay_ms = knd_testapp_routes_number(val);
+        else if (strcmp(kv, "burn_ms") == 0)
+            o->burn_ms = knd_testapp_routes_number(val);
         else if (strcmp(kv, "code") == 0)
             o->code = knd_testapp_routes_number(val);
         else if (strcmp(kv, "chunked") == 0)
@@ -319,11 +322,67 @@ static void knd_testapp_routes_on_sleep_timer(uv_timer_t *t)
     knd_testapp_routes_respond_now(t->data);
 }
 
-void knd_testapp_routes_respond(knd_testapp_conn_t *c)
+static void knd_testapp_routes_after_burn(knd_testapp_conn_t *c)
 {
     if (c->opts.sleep_ms > 0)
         uv_timer_start(&c->timer, knd_testapp_routes_on_sleep_timer, (uint64_t)c->opts.sleep_ms,
                        0);
     else
         knd_testapp_routes_respond_now(c);
+}
+
+/* ---------------------------------------------------------------- burn_ms= */
+
+static uint64_t knd_testapp_routes_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * An idle handle, not a 0 ms timer: libuv runs a timer re-armed from its own callback again in
+ * the same pass, without polling, while an active idle handle makes every pass poll first. So
+ * probes, /stats and the other connections are answered between slices, and concurrent burns
+ * take turns on the core as they would in a real CPU-bound server. The budget is CPU time, not
+ * wall time: a request's burn_ms is what /proc accounts to the process for it.
+ */
+void knd_testapp_routes_on_burn_idle(uv_idle_t *h)
+{
+    knd_testapp_t *app = h->data;
+    knd_testapp_conn_t *c, *turn = NULL;
+    uint64_t start, used = 0, slice;
+    volatile uint64_t sink = 0;
+
+    for (c = app->conns; c != NULL; c = c->next)
+        if (c->burn_left_ns > 0 && (turn == NULL || c->burn_turn < turn->burn_turn))
+            turn = c;
+    if (turn == NULL) { /* the burning connections have gone */
+        uv_idle_stop(h);
+        return;
+    }
+    slice = turn->burn_left_ns < KND_TESTAPP_BURN_SLICE_NS ? turn->burn_left_ns
+                                                           : KND_TESTAPP_BURN_SLICE_NS;
+    start = knd_testapp_routes_cpu_ns();
+    while (used < slice) {
+        for (int i = 0; i < 1000; i++)
+            sink = sink * 6364136223846793005u + 1442695040888963407u;
+        used = knd_testapp_routes_cpu_ns() - start;
+    }
+    turn->burn_left_ns -= used < turn->burn_left_ns ? used : turn->burn_left_ns;
+    turn->burn_turn = app->burn_seq++;
+    if (turn->burn_left_ns == 0)
+        knd_testapp_routes_after_burn(turn);
+}
+
+void knd_testapp_routes_respond(knd_testapp_conn_t *c)
+{
+    if (c->opts.burn_ms > 0) {
+        c->burn_left_ns = (uint64_t)c->opts.burn_ms * 1000000u;
+        c->burn_turn = c->app->burn_seq++;
+        uv_idle_start(&c->app->burn_idle, knd_testapp_routes_on_burn_idle);
+    } else {
+        knd_testapp_routes_after_burn(c);
+    }
 }

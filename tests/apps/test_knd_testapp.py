@@ -170,6 +170,36 @@ def test_sleep_is_concurrent_and_counted(app):
     assert stats == {"inflight": 0, "max_inflight": 5, "requests": 5, "ready": True}
 
 
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_burn_spends_cpu_in_slices(app):
+    cpu0 = proc_cpu_seconds(app.proc.pid)
+    result = {}
+
+    def burn():
+        start = time.monotonic()
+        r, body = app.get("/?burn_ms=600&sleep=100")
+        result.update(status=r.status, body=body, took=time.monotonic() - start)
+    t = threading.Thread(target=burn)
+    t.start()
+    time.sleep(0.15)
+    # The burn yields between slices: probes and stats are answered meanwhile.
+    start = time.monotonic()
+    assert app.get("/healthz")[0].status == 200
+    assert json.loads(app.get("/stats")[1])["inflight"] == 1
+    assert time.monotonic() - start < 0.1
+    t.join()
+    assert result["status"] == 200 and result["body"] == b"Hello knd!\n"
+    assert result["took"] >= 0.7  # 600 ms of CPU, then the 100 ms sleep
+    assert proc_cpu_seconds(app.proc.pid) - cpu0 >= 0.55
+    r, _ = app.get("/?burn_ms=0")
+    assert r.status == 200
+
+
 def test_keepalive_pipelining_and_close(app):
     with socket.create_connection(("127.0.0.1", app.port)) as s:
         s.sendall(b"GET /?sleep=50 HTTP/1.1\r\nHost: a\r\n\r\nGET /headers HTTP/1.1\r\nHost: b\r\n\r\n"

@@ -124,9 +124,12 @@ def test_cc1_never_two_requests_at_one_instance(knd):
 
 
 def test_cc1_queue_bound_is_11_x_cc(knd):
-    """One instance, CC 1: 11 requests are admitted (1 running + 10 waiting); the 12th and
-    later get 503 `pending request queue full` at once."""
-    _deploy(knd, extra_spec={"containerConcurrency": 1}, template_annotations=ONE)
+    """One instance, CC 1, target-burst-capacity 0 (so, as in Knative, the activator is out of
+    the path once an instance is ready and the queue-proxy's breaker applies): 11 requests are
+    admitted (1 running + 10 waiting); the 12th and later get 503 `pending request queue full`
+    at once."""
+    _deploy(knd, extra_spec={"containerConcurrency": 1},
+            template_annotations=dict(ONE, **{"autoscaling.knative.dev/target-burst-capacity": "0"}))
 
     def one(i):
         t0 = time.monotonic()

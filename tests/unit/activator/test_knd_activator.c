@@ -311,6 +311,25 @@ static void test_cancel(void **state)
     assert_int_equal(rev->queued, 0);
 }
 
+/* With the activator in the path (the default), a burst beyond 11 x CC queues instead. */
+static void test_activator_queues_beyond_breaker(void **state)
+{
+    fx_t *fx = *state;
+    knd_rev_t *rev = test_fx_rev(fx, 1, 0);
+    knd_endpoint_t *a = knd_rev_endpoint_add(rev, "a", 1);
+    knd_endpoint_set_ready(a, true);
+    knd_activator_wait_t *w = NULL;
+    assert_int_equal(test_acquire(fx, 0, NULL), 0);
+    for (int i = 1; i < 3 * KND_BREAKER_FACTOR && i < MAXW; i++)
+        assert_int_equal(test_acquire(fx, i, &w), 1);
+    assert_true(rev->queued >= 2 * KND_BREAKER_FACTOR || rev->queued == MAXW - 1);
+    rev->limits.queue_limit = rev->queued; /* and the activator's own bound still holds */
+    assert_int_equal(test_acquire(fx, 0, NULL), UV_EBUSY);
+    knd_rev_fail_waiters(rev);
+    assert_int_equal(rev->queued, 0);
+    knd_endpoint_done(a);
+}
+
 static void test_queue_limit(void **state)
 {
     fx_t *fx = *state;
@@ -440,11 +459,13 @@ static void test_remove_while_held(void **state)
     assert_int_equal(rev->neps, 0);
 }
 
-/* Knative's queue-proxy breaker: CC x R executing plus 10 x CC x R waiting, then 503. */
+/* Knative's queue-proxy breaker: CC x R executing plus 10 x CC x R waiting, then 503 - in serve
+ * mode, when the activator would be out of the path. */
 static void test_breaker(void **state)
 {
     fx_t *fx = *state;
     knd_rev_t *rev = test_fx_rev(fx, 1, 0);
+    rev->serve_mode = true;
     knd_endpoint_t *a = knd_rev_endpoint_add(rev, "a", 1);
     knd_endpoint_set_ready(a, true);
     knd_activator_wait_t *w[MAXW];
@@ -549,6 +570,7 @@ int main(void)
         T(test_unlimited_balances),
         T(test_remove_while_held),
         T(test_breaker),
+        T(test_activator_queues_beyond_breaker),
         T(test_remove_drains),
         T(test_done_inside_callback),
     };

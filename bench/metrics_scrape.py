@@ -1,0 +1,286 @@
+#!/usr/bin/python3
+"""Scrape benchmark: how long GET /metrics takes with 1,000 revisions.
+
+Builds the release binaries (cmake -S . -B BUILD -DCMAKE_BUILD_TYPE=Release; cmake --build BUILD
+--target knd knd-testapp), starts `knd serve` on free loopback ports with a temporary state dir,
+sets `config-autoscaler` `allow-zero-initial-scale: "true"` and creates SERVICES Services
+(knd-testapp, template annotation `autoscaling.knative.dev/initial-scale: "0"`), so that every
+revision is routed and listed on /metrics while no instance process starts. It waits until
+/metrics lists every revision and checks that no instance runs, then times GET /metrics
+(request -> last body byte, over one keep-alive connection, as Prometheus scrapes) ROUNDS times
+after two warm-up scrapes, and reports the median, min and max, the body size and line count.
+
+Target: median <= 10 ms for 1,000 revisions.
+Prints Markdown and writes it to bench/results/metrics-scrape-<date>.md.
+Usage: bench/metrics_scrape.py [--build build] [--no-build] [--services 1000] [--rounds 20]
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+TARGET_MS = 10.0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=60):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Daemon:
+    """One `knd serve` with a temporary state dir; the control API over its unix socket."""
+
+    def __init__(self, knd):
+        self.state = tempfile.mkdtemp(prefix="knd-bench-")
+        self.sock = os.path.join(self.state, "knd.sock")
+        self.http_port, self.admin_port = free_port(), free_port()
+        self.log = open(os.path.join(self.state, "daemon.log"), "wb")
+        self.proc = subprocess.Popen(
+            [knd, "serve", "--state-dir", self.state,
+             "--http-addr", "127.0.0.1:%d" % self.http_port,
+             "--admin-addr", "127.0.0.1:%d" % self.admin_port,
+             "--api-addr", "127.0.0.1:%d" % free_port()],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        self.conn = None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("knd serve exited during start-up; see %s/daemon.log" % self.state)
+            try:
+                if os.path.exists(self.sock) and self.admin_get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                self.conn = None
+            time.sleep(0.05)
+        sys.exit("knd serve not up after 20 s")
+
+    def api(self, method, path, body=None):
+        c = UnixHTTPConnection(self.sock)
+        try:
+            c.request(method, path, body=json.dumps(body) if body is not None else None,
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, data
+        finally:
+            c.close()
+
+    def admin_get(self, path):
+        """GET on the admin address over a kept-alive connection: (status, body, seconds)."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
+            self.conn.connect()
+            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = time.perf_counter()
+        self.conn.request("GET", path, headers={"Accept": "text/plain"})
+        r = self.conn.getresponse()
+        body = r.read()
+        took = time.perf_counter() - t0
+        if r.will_close:
+            self.conn.close()
+            self.conn = None
+        return r.status, body, took
+
+    def stop(self, keep=False):
+        if self.conn:
+            self.conn.close()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        if keep:
+            print("daemon state kept: %s" % self.state, file=sys.stderr)
+        else:
+            shutil.rmtree(self.state, ignore_errors=True)
+
+
+def marked_pids(marker):
+    entry = ("KND_BENCH_RUN=" + marker).encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if entry in f.read().split(b"\0"):
+                    out.append(int(d))
+        except OSError:
+            continue
+    return out
+
+
+def service(i, app, marker):
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": "svc-%04d" % i, "namespace": "default"},
+            "spec": {"template": {
+                "metadata": {"annotations": {"autoscaling.knative.dev/initial-scale": "0"}},
+                "spec": {"containers": [{
+                    "image": "knd.dev/bench/testapp:v1", "command": [app],
+                    "env": [{"name": "KND_BENCH_RUN", "value": marker}]}]}}}}
+
+
+def revisions_listed(body):
+    """Distinct revision_name values of autoscaler_actual_pods in a /metrics body."""
+    names = set()
+    for line in body.decode().splitlines():
+        if line.startswith("autoscaler_actual_pods{"):
+            k = line.find('revision_name="')
+            names.add(line[k + 15:line.index('"', k + 15)])
+    return names
+
+
+def build(build_dir):
+    subprocess.run(["cmake", "-S", SRC, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "knd", "knd-testapp"],
+                   check=True)
+
+
+def git_rev():
+    try:
+        return subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def run(knd, app, n, rounds):
+    d = Daemon(knd)
+    marker = uuid.uuid4().hex
+    keep = False
+    try:
+        st, body = d.api("POST", "/api/v1/namespaces/knative-serving/configmaps", {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "config-autoscaler", "namespace": "knative-serving"},
+            "data": {"allow-zero-initial-scale": "true"}})
+        if st not in (200, 201):
+            sys.exit("config-autoscaler: %s %s" % (st, body[:300]))
+        t0 = time.monotonic()
+        for i in range(n):
+            st, body = d.api("POST", "/apis/serving.knative.dev/v1/namespaces/default/services",
+                             service(i, app, marker))
+            if st not in (200, 201):
+                keep = True
+                sys.exit("service %d: %s %s" % (i, st, body[:300]))
+        created_s = time.monotonic() - t0
+        deadline = time.monotonic() + 120
+        while True:
+            listed = revisions_listed(d.admin_get("/metrics")[1])
+            if len(listed) >= n:
+                break
+            if time.monotonic() > deadline:
+                keep = True
+                sys.exit("only %d of %d revisions on /metrics after 120 s" % (len(listed), n))
+            time.sleep(0.2)
+        listed_s = time.monotonic() - t0
+        if marked_pids(marker):
+            keep = True
+            sys.exit("instances are running (%d); initial-scale 0 should start none"
+                     % len(marked_pids(marker)))
+        for _ in range(2):
+            d.admin_get("/metrics")
+        times, size, lines = [], 0, 0
+        for _ in range(rounds):
+            st, body, took = d.admin_get("/metrics")
+            if st != 200:
+                sys.exit("GET /metrics: %d" % st)
+            times.append(took)
+            size, lines = len(body), body.count(b"\n")
+        rss = 0
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+        return {"times": times, "size": size, "lines": lines, "listed": len(listed),
+                "created_s": created_s, "listed_s": listed_s, "rss_kib": rss,
+                "instances": len(marked_pids(marker))}
+    finally:
+        d.stop(keep)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(SRC, "build"),
+                    help="release build directory (default build/)")
+    ap.add_argument("--no-build", action="store_true", help="use the binaries as they are")
+    ap.add_argument("--services", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+    bdir = os.path.abspath(a.build)
+    if not a.no_build:
+        build(bdir)
+    knd, app = os.path.join(bdir, "knd"), os.path.join(bdir, "tests", "apps", "knd-testapp")
+    for b in (knd, app):
+        if not os.access(b, os.X_OK):
+            sys.exit("not found: %s" % b)
+
+    r = run(knd, app, a.services, a.rounds)
+    med = statistics.median(r["times"]) * 1000.0
+    cmd = " ".join([os.path.relpath(sys.argv[0], SRC)] + sys.argv[1:])
+    out = [
+        "# /metrics scrape: knd %s, %s" % (git_rev(), datetime.datetime.now().strftime(
+            "%Y-%m-%d %H:%M")), "",
+        "%d Services, %d revisions listed on /metrics, no instance running (initial-scale 0); "
+        "%s, %d CPUs, Python %s." % (a.services, r["listed"], platform.platform(),
+                                     os.cpu_count(), platform.python_version()), "",
+        "| measurement | value |", "|---|---:|",
+        "| GET /metrics, median of %d (ms) | %.2f |" % (a.rounds, med),
+        "| min / max (ms) | %.2f / %.2f |" % (min(r["times"]) * 1000.0,
+                                              max(r["times"]) * 1000.0),
+        "| body size (bytes) | %d |" % r["size"],
+        "| body lines | %d |" % r["lines"],
+        "| target: median <= %.0f ms | %s |" % (TARGET_MS, "met" if med <= TARGET_MS
+                                                 else "MISSED"),
+        "| daemon VmRSS after the scrapes (KiB) | %d |" % r["rss_kib"],
+        "| creating the Services through the API (s) | %.1f |" % r["created_s"],
+        "| ... until /metrics listed every revision (s) | %.1f |" % r["listed_s"],
+        "",
+        "Timed: request sent -> last body byte read, over one kept-alive TCP connection to the "
+        "admin address (as Prometheus scrapes), after two warm-up scrapes. The revisions have "
+        "served no request, so `revision_request_count` has no series for them; each request "
+        "code a revision has seen adds one line.",
+        "", "Command: `%s`" % cmd,
+        "", "Samples (ms): " + ", ".join("%.2f" % (t * 1000.0) for t in r["times"])]
+    text = "\n".join(out) + "\n"
+    print(text)
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, "metrics-scrape-%s.md" % datetime.date.today().isoformat())
+    with open(path, "w") as f:
+        f.write(text)
+    print("written to %s" % os.path.relpath(path, os.getcwd()))
+
+
+if __name__ == "__main__":
+    main()
