@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "knd_alloc.h"
@@ -115,6 +116,7 @@ typedef struct {
     char *path, *prefix; /* prefix: "[rev/instance] " */
     off_t offset;
     knd_buf_t partial;   /* an unfinished last line, held until its newline */
+    bool seen;           /* read once already (--tail applies to the first read only) */
 } knd_log_file_t;
 
 typedef struct knd_api_follow_s {
@@ -127,6 +129,10 @@ typedef struct knd_api_follow_s {
     size_t nfiles;
     uv_timer_t timer;
     bool follow;
+    bool timestamps;     /* keep each line's stored arrival time */
+    long tail;           /* only the last N lines of each instance; -1 = all */
+    int64_t since_ms;    /* only lines that arrived at or after this (epoch ms); 0 = all */
+    char *instance;      /* only this instance id, or NULL */
 } knd_api_follow_t;
 
 static bool knd_follow_has(const knd_api_follow_t *f, const char *path)
@@ -160,6 +166,9 @@ static void knd_follow_scan(knd_api_follow_t *f)
             size_t n = strlen(de->d_name);
             if (n < 5 || strcmp(de->d_name + n - 4, ".log") != 0)
                 continue;
+            if (f->instance && (strlen(f->instance) != n - 4 ||
+                                strncmp(f->instance, de->d_name, n - 4) != 0))
+                continue;
             char *path = knd_xasprintf("%s/%s", dir, de->d_name);
             if (knd_follow_has(f, path)) {
                 free(path);
@@ -180,11 +189,44 @@ static void knd_follow_scan(knd_api_follow_t *f)
 }
 
 /* Sends what each file gained since the last look, line by line with its prefix. */
+/* Splits a stored line "2026-01-02T03:04:05.678Z text" into its time (epoch ms, or -1 for a line
+ * without one) and the text after it. */
+static int64_t knd_log_line_time(const char *line, size_t n, size_t *skip)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    *skip = 0;
+    if (n < 25 || line[4] != '-' || line[10] != 'T' || line[23] != 'Z' || line[24] != ' ')
+        return -1;
+    const char *end = strptime(line, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end == NULL || *end != '.')
+        return -1;
+    *skip = 25;
+    return (int64_t)timegm(&tm) * 1000 + atoi(end + 1);
+}
+
+/* Appends one stored line to out, filtered and formatted for this follower. */
+static void knd_follow_emit(knd_api_follow_t *f, const knd_log_file_t *lf, knd_buf_t *out,
+                            const char *line, size_t n)
+{
+    size_t skip;
+    int64_t t = knd_log_line_time(line, n, &skip);
+    if (f->since_ms && t >= 0 && t < f->since_ms)
+        return;
+    knd_buf_puts(out, lf->prefix);
+    if (f->timestamps)
+        knd_buf_append(out, line, n);
+    else
+        knd_buf_append(out, line + skip, n - skip);
+}
+
+/* Sends what each file gained since the last look, line by line with its prefix. */
 static void knd_follow_pump(knd_api_follow_t *f)
 {
     char buf[KND_LOG_CHUNK];
-    knd_buf_t out;
+    knd_buf_t out, lines;
     knd_buf_init(&out);
+    knd_buf_init(&lines);
     for (size_t i = 0; i < f->nfiles; i++) {
         knd_log_file_t *lf = &f->files[i];
         int fd = open(lf->path, O_RDONLY | O_CLOEXEC);
@@ -196,29 +238,44 @@ static void knd_follow_pump(knd_api_follow_t *f)
             lf->offset = 0;
             knd_buf_reset(&lf->partial);
         }
+        /* Complete new lines first into `lines`, so --tail can keep only the last ones. */
+        size_t count = 0;
+        knd_buf_reset(&lines);
         ssize_t n;
         while ((n = pread(fd, buf, sizeof(buf), lf->offset)) > 0) {
             lf->offset += n;
             knd_buf_append(&lf->partial, buf, (size_t)n);
             char *start = lf->partial.p, *nl;
             while ((nl = memchr(start, '\n', lf->partial.len - (size_t)(start - lf->partial.p)))) {
-                knd_buf_puts(&out, lf->prefix);
-                knd_buf_append(&out, start, (size_t)(nl - start + 1));
+                knd_buf_append(&lines, start, (size_t)(nl - start + 1));
+                count++;
                 start = nl + 1;
             }
             knd_buf_consume(&lf->partial, (size_t)(start - lf->partial.p));
         }
         close(fd);
         if (!f->follow && lf->partial.len) { /* a final unterminated line */
-            knd_buf_puts(&out, lf->prefix);
-            knd_buf_append(&out, lf->partial.p, lf->partial.len);
-            knd_buf_puts(&out, "\n");
+            knd_buf_append(&lines, lf->partial.p, lf->partial.len);
+            knd_buf_puts(&lines, "\n");
             knd_buf_reset(&lf->partial);
+            count++;
+        }
+        size_t drop = !lf->seen && f->tail >= 0 && count > (size_t)f->tail ? count - (size_t)f->tail : 0;
+        lf->seen = true;
+        for (const char *p = knd_buf_cstr(&lines), *e = p + lines.len; p < e;) {
+            const char *nl = memchr(p, '\n', (size_t)(e - p));
+            size_t len = (size_t)(nl - p + 1);
+            if (drop)
+                drop--;
+            else
+                knd_follow_emit(f, lf, &out, p, len);
+            p += len;
         }
     }
     if (out.len)
         knd_http_resp_body(f->req, out.p, out.len);
     knd_buf_free(&out);
+    knd_buf_free(&lines);
 }
 
 static void knd_follow_closed(uv_handle_t *h)
@@ -232,6 +289,7 @@ static void knd_follow_closed(uv_handle_t *h)
     free(f->files);
     free(f->ns);
     free(f->service);
+    free(f->instance);
     free(f->call->path);
     free(f->call->query);
     knd_buf_free(&f->call->body);
@@ -299,6 +357,19 @@ void knd__api_logs(knd_api_call_t *call, const char *ns, const char *service)
     char *follow = knd__api_query(call, "follow");
     f->follow = follow && (strcmp(follow, "true") == 0 || strcmp(follow, "1") == 0 || !*follow);
     free(follow);
+    char *ts = knd__api_query(call, "timestamps"), *tail = knd__api_query(call, "tailLines");
+    char *since = knd__api_query(call, "sinceSeconds");
+    f->timestamps = ts && (strcmp(ts, "true") == 0 || !*ts);
+    f->tail = tail && *tail ? atol(tail) : -1;
+    if (since && *since) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        f->since_ms = ((int64_t)now.tv_sec - atol(since)) * 1000;
+    }
+    f->instance = knd__api_query(call, "instance");
+    free(ts);
+    free(tail);
+    free(since);
     uv_timer_init(call->api->deps.loop, &f->timer);
     f->timer.data = f;
     call->taken = true; /* freed with the follower */

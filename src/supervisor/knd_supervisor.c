@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -322,8 +323,20 @@ static void knd_instance_stream_flush(knd_instance_stream_t *st)
 
     if (st->len == 0)
         return;
-    if (inst->log_fd != -1 && inst->log_size > 0 && inst->log_size + st->len > inst->log_max)
+    /* Each line on disk starts with its arrival time (RFC 3339, ms) and a space, as container
+     * runtimes store logs: `knd logs --since/--timestamps` read it, plain `knd logs` strips it. */
+    char stamp[40];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t sl = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    sl += (size_t)snprintf(stamp + sl, sizeof(stamp) - sl, ".%03ldZ ", ts.tv_nsec / 1000000);
+    if (inst->log_fd != -1 && inst->log_size > 0 &&
+        inst->log_size + sl + st->len > inst->log_max)
         knd_instance_log_rotate(inst);
+    if (inst->log_fd != -1 && write(inst->log_fd, stamp, sl) == (ssize_t)sl)
+        inst->log_size += sl;
     while (inst->log_fd != -1 && off < st->len) {
         ssize_t w = write(inst->log_fd, st->line + off, st->len - off);
         if (w == -1 && errno == EINTR)

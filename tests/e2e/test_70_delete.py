@@ -1,5 +1,7 @@
 """Deleting stops instances gracefully: SIGTERM first (the app logs it and drains), and the
 routes disappear."""
+import re
+import time
 import os
 import subprocess
 
@@ -74,3 +76,34 @@ def test_delete_configmap_and_secret(knd):
     r = knd.api("DELETE", knd.path("configmaps", "settings"))
     assert r.status == 200
     assert knd.get("configmaps", "settings") is None
+
+
+def test_logs_tail_since_timestamps_instance(knd):
+    knd.apply(ksvc("chatty", marker=knd.marker, env={"LOG_REQUESTS": "1"}))
+    knd.wait_ready("chatty")
+    for i in range(5):
+        knd.curl(route_host("chatty"), "/n%d" % i)
+
+    def has_all():
+        rc, out, err = knd.cli("logs", "ksvc", "chatty")
+        return out if "/n4" in out else None
+    full = knd.wait_for(has_all, "five request lines", 10)
+    lines = full.splitlines()
+    assert lines[0].startswith("[chatty-00001/chatty-00001-") and "listening on" in lines[0]
+    rc, out, err = knd.cli("logs", "ksvc", "chatty", "--tail", "2")
+    assert out.splitlines() == lines[-2:], out
+    rc, out, err = knd.cli("logs", "ksvc", "chatty", "--timestamps", "--tail", "1")
+    stamp = out.split("] ", 1)[1].split(" ", 1)[0]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", stamp), out
+    time.sleep(1.5)
+    knd.curl(route_host("chatty"), "/late")
+    time.sleep(0.5)
+    rc, out, err = knd.cli("logs", "ksvc", "chatty", "--since", "1s")
+    assert "/late" in out and "/n0" not in out and "listening on" not in out, out
+    inst = lines[0].split("/", 1)[1].split("]", 1)[0]
+    rc, out, err = knd.cli("logs", "ksvc", "chatty", "--instance", inst, "--tail", "1")
+    assert out.count("\n") == 1 and inst in out
+    rc, out, err = knd.cli("logs", "ksvc", "chatty", "--instance", "nope")
+    assert out == ""
+    rc, out, err = knd.cli("logs", "ksvc", "chatty", "--tail", "x", check=False)
+    assert rc == 2
