@@ -104,20 +104,19 @@ static void knd_http_conn_after_write(uv_write_t *w, int status)
     }
 }
 
-/* Queues n bytes from up to three pieces as one write (one copy, one syscall). */
-static void knd_http_conn_write3(knd_http_conn_t *c, const char *a, size_t an, const char *b,
-                                 size_t bn, const char *d, size_t dn)
+/* Queues pieces as one write (one copy, one syscall, one segment when it fits). */
+static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces)
 {
     if (c->closing)
         return;
-    size_t n = an + bn + dn;
+    size_t n = 0;
+    for (size_t i = 0; i < npieces; i++)
+        n += pieces[i].len;
     knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
     wr->conn = c;
-    memcpy(wr->data, a, an);
-    if (bn)
-        memcpy(wr->data + an, b, bn);
-    if (dn)
-        memcpy(wr->data + an + bn, d, dn);
+    for (size_t i = 0, off = 0; i < npieces; off += pieces[i].len, i++)
+        if (pieces[i].len)
+            memcpy(wr->data + off, pieces[i].base, pieces[i].len);
     wr->buf = uv_buf_init(wr->data, (unsigned)n);
     int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
     if (rc < 0) {
@@ -128,10 +127,30 @@ static void knd_http_conn_write3(knd_http_conn_t *c, const char *a, size_t an, c
     }
 }
 
+static void knd_http_conn_write3(knd_http_conn_t *c, const char *a, size_t an, const char *b,
+                                 size_t bn, const char *d, size_t dn)
+{
+    uv_buf_t pieces[3] = {uv_buf_init((char *)a, (unsigned)an), uv_buf_init((char *)b, (unsigned)bn),
+                          uv_buf_init((char *)d, (unsigned)dn)};
+    knd_http_conn_writev(c, pieces, 3);
+}
+
+/* Writes for r: the held response head (if any) goes out in the same write as these pieces. */
+static void knd_http_req_write3(knd_http_req_t *r, const char *a, size_t an, const char *b,
+                                size_t bn, const char *d, size_t dn)
+{
+    uv_buf_t pieces[4] = {uv_buf_init(r->held.p, (unsigned)r->held.len),
+                          uv_buf_init((char *)a, (unsigned)an), uv_buf_init((char *)b, (unsigned)bn),
+                          uv_buf_init((char *)d, (unsigned)dn)};
+    knd_http_conn_writev(r->conn, pieces, 4);
+    knd_buf_reset(&r->held);
+}
+
 /* ------------------------------------------------------------------ requests */
 
 static void knd_http_req_free(knd_http_req_t *r)
 {
+    knd_buf_free(&r->held);
     knd_http_head_free(&r->head);
     free(r);
 }
@@ -195,8 +214,15 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
         tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "Connection: keep-alive\r\n");
     }
     tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "\r\n");
-    knd_http_conn_write3(c, line, (size_t)n, headers ? headers : "", headers ? strlen(headers) : 0,
-                         tail, (size_t)tn);
+    /* Held until the first body bytes or the end: head and body leave in one write, so a small
+     * response is one segment (as nginx does with writev). A 101 goes at once: the tunnel
+     * follows. */
+    knd_buf_append(&r->held, line, (size_t)n);
+    if (headers)
+        knd_buf_puts(&r->held, headers);
+    knd_buf_append(&r->held, tail, (size_t)tn);
+    if (status < 200)
+        knd_http_req_write3(r, NULL, 0, NULL, 0, NULL, 0);
 }
 
 void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
@@ -209,9 +235,9 @@ void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
     if (r->resp_chunked) {
         char size[24];
         int sn = snprintf(size, sizeof(size), "%zx\r\n", n);
-        knd_http_conn_write3(r->conn, size, (size_t)sn, p, n, "\r\n", 2);
+        knd_http_req_write3(r, size, (size_t)sn, p, n, "\r\n", 2);
     } else {
-        knd_http_conn_write3(r->conn, p, n, NULL, 0, NULL, 0);
+        knd_http_req_write3(r, p, n, NULL, 0, NULL, 0);
     }
     if (r->on_drain && r->conn->h.stream.write_queue_size >= KND_HTTP_DRAIN_LOW)
         r->want_drain = true;
@@ -225,7 +251,9 @@ void knd_http_resp_end(knd_http_req_t *r)
     KND_ASSERT(r->resp_started && !r->resp_ended);
     r->resp_ended = true;
     if (r->resp_chunked)
-        knd_http_conn_write3(c, "0\r\n\r\n", 5, NULL, 0, NULL, 0);
+        knd_http_req_write3(r, "0\r\n\r\n", 5, NULL, 0, NULL, 0);
+    else if (r->held.len)
+        knd_http_req_write3(r, NULL, 0, NULL, 0, NULL, 0);
     if (r->body_done) {
         knd_http_conn_req_done(c);
         return;
@@ -260,7 +288,7 @@ void knd_http_req_raw_start(knd_http_req_t *r)
 
 void knd_http_req_raw_write(knd_http_req_t *r, const char *p, size_t n)
 {
-    knd_http_conn_write3(r->conn, p, n, NULL, 0, NULL, 0);
+    knd_http_req_write3(r, p, n, NULL, 0, NULL, 0);
     if (r->on_drain && r->conn->h.stream.write_queue_size >= KND_HTTP_DRAIN_LOW)
         r->want_drain = true;
 }

@@ -45,6 +45,7 @@ struct knd_http_req_s {
     char peer[64];                        /* client address ("127.0.0.1", "unix") */
     /* private to the server */
     knd_http_conn_t *conn;
+    knd_buf_t held;  /* the response head, held to leave with the first body bytes (1 write) */
     bool body_done, resp_started, resp_ended, resp_chunked, resp_no_body, aborted, want_drain;
 };
 

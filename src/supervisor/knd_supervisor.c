@@ -335,8 +335,11 @@ static void knd_instance_stream_flush(knd_instance_stream_t *st)
     if (inst->log_fd != -1 && inst->log_size > 0 &&
         inst->log_size + sl + st->len > inst->log_max)
         knd_instance_log_rotate(inst);
-    if (inst->log_fd != -1 && write(inst->log_fd, stamp, sl) == (ssize_t)sl)
+    if (st->mid_line)
+        sl = 0; /* the rest of a long line: its time was written with its start */
+    if (sl && inst->log_fd != -1 && write(inst->log_fd, stamp, sl) == (ssize_t)sl)
         inst->log_size += sl;
+    st->mid_line = st->line[st->len - 1] != '\n';
     while (inst->log_fd != -1 && off < st->len) {
         ssize_t w = write(inst->log_fd, st->line + off, st->len - off);
         if (w == -1 && errno == EINTR)

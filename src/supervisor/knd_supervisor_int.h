@@ -46,6 +46,7 @@ typedef struct knd_instance_stream_s {
     knd_instance_t *inst;
     size_t len;
     int eof;
+    int mid_line;               /* the last write ended inside a line (a line over the limit) */
     char line[KND_SV_LINE_MAX]; /* the partial line not yet written */
 } knd_instance_stream_t;
 

@@ -289,13 +289,13 @@ static void test_log_rotation(void **state)
     char *argv[] = { PY, "-c",
                      "import sys\n"
                      "for i in range(50):\n"
-                     "    sys.stdout.write('line %03d ' % i + 'x' * 90 + '\\n')\n",
+                     "    sys.stdout.write('line %03d ' % i + 'x' * 65 + '\\n')\n",
                      NULL };
     knd_instance_spec_t spec = test_fx_spec(argv);
     char old[PATH_MAX + 8], *cur, *prev, want[128];
     struct stat st;
 
-    spec.log_max_bytes = 1000; /* each line is 100 bytes */
+    spec.log_max_bytes = 1000; /* each line is 100 bytes on disk: a 25-byte time, then 75 */
     test_fx_spawn(fx, &spec);
     assert_true(test_fx_run_until(fx, test_fx_cond_stopped, 5000));
     assert_int_equal(fx->exit_status, 0);
@@ -312,10 +312,10 @@ static void test_log_rotation(void **state)
     cur = test_read_file(fx->log_path);
     prev = test_read_file(old);
     snprintf(want, sizeof(want), "line 040 ");
-    assert_memory_equal(cur, want, strlen(want));
+    assert_memory_equal(cur + 25, want, strlen(want)); /* after "YYYY-MM-DDTHH:MM:SS.mmmZ " */
     assert_non_null(strstr(cur, "line 049 "));
     snprintf(want, sizeof(want), "line 030 ");
-    assert_memory_equal(prev, want, strlen(want));
+    assert_memory_equal(prev + 25, want, strlen(want));
     assert_non_null(strstr(prev, "line 039 "));
     assert_null(strstr(prev, "line 029 "));
     free(cur);
