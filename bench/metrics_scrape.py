@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -94,7 +95,16 @@ class Daemon:
             c.close()
 
     def admin_get(self, path):
-        """GET on the admin address over a kept-alive connection: (status, body, seconds)."""
+        """GET on the admin address over a kept-alive connection: (status, body, seconds).
+        A connection the server closed while idle is opened again, as Prometheus does."""
+        try:
+            return self.admin_get_once(path)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.conn.close()
+            self.conn = None
+            return self.admin_get_once(path)
+
+    def admin_get_once(self, path):
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
             self.conn.connect()
@@ -150,6 +160,27 @@ def service(i, app, marker):
                     "env": [{"name": "KND_BENCH_RUN", "value": marker}]}]}}}}
 
 
+def create_services(d, app, marker, n, clients=64):
+    """POSTs the Services from `clients` connections at once. The daemon runs one reconcile
+    pass per loop iteration whatever the number of writes in it, and a pass visits every
+    object; one client after the other would cost n passes of growing size."""
+    failed = []
+
+    def worker(k):
+        for i in range(k, n, clients):
+            st, body = d.api("POST",
+                             "/apis/serving.knative.dev/v1/namespaces/default/services",
+                             service(i, app, marker))
+            if st not in (200, 201):
+                failed.append((i, st, body[:300]))
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failed
+
+
 def revisions_listed(body):
     """Distinct revision_name values of autoscaler_actual_pods in a /metrics body."""
     names = set()
@@ -187,12 +218,10 @@ def run(knd, app, n, rounds):
         if st not in (200, 201):
             sys.exit("config-autoscaler: %s %s" % (st, body[:300]))
         t0 = time.monotonic()
-        for i in range(n):
-            st, body = d.api("POST", "/apis/serving.knative.dev/v1/namespaces/default/services",
-                             service(i, app, marker))
-            if st not in (200, 201):
-                keep = True
-                sys.exit("service %d: %s %s" % (i, st, body[:300]))
+        failed = create_services(d, app, marker, n)
+        if failed:
+            keep = True
+            sys.exit("creating services: %s" % failed[:3])
         created_s = time.monotonic() - t0
         deadline = time.monotonic() + 120
         while True:

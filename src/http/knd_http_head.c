@@ -169,20 +169,33 @@ void knd_http_head_finish(knd_http_head_t *h, llhttp_t *p)
 
 bool knd_http_is_hop_header(const char *name)
 {
-    static const char *const hop[] = {"connection", "keep-alive", "proxy-connection",
-                                      "proxy-authenticate", "proxy-authorization", "te",
-                                      "trailer", "transfer-encoding", "upgrade"};
-    for (size_t i = 0; i < KND_ARRAY_SIZE(hop); i++)
-        if (strcasecmp(name, hop[i]) == 0)
-            return true;
-    return false;
+    /* On every header of every proxied message: dispatch on the length before comparing. */
+    switch (strlen(name)) {
+    case 2:
+        return strcasecmp(name, "te") == 0;
+    case 7:
+        return strcasecmp(name, "trailer") == 0 || strcasecmp(name, "upgrade") == 0;
+    case 10:
+        return strcasecmp(name, "connection") == 0 || strcasecmp(name, "keep-alive") == 0;
+    case 16:
+        return strcasecmp(name, "proxy-connection") == 0;
+    case 17:
+        return strcasecmp(name, "transfer-encoding") == 0;
+    case 18:
+        return strcasecmp(name, "proxy-authenticate") == 0;
+    case 19:
+        return strcasecmp(name, "proxy-authorization") == 0;
+    default:
+        return false;
+    }
 }
 
 bool knd_http_connection_lists(const knd_http_head_t *h, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i < h->nhdrs; i++) {
-        if (strcasecmp(knd_http_head_name(h, i), "Connection") != 0)
+        const char *hn = knd_http_head_name(h, i);
+        if ((hn[0] | 0x20) != 'c' || strcasecmp(hn, "Connection") != 0)
             continue;
         for (const char *p = knd_http_head_value(h, i); *p;) {
             p += strspn(p, " \t,");

@@ -232,15 +232,28 @@ static void knd_proxy_write_body(knd_proxy_t *p, const char *data, size_t n)
     }
 }
 
+/* "Name: value\r\n" without printf: this runs for every header of every message. */
+static void knd_proxy_put_header(knd_buf_t *b, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    knd_buf_reserve(b, nl + vl + 4);
+    knd_buf_append(b, name, nl);
+    knd_buf_append(b, ": ", 2);
+    knd_buf_append(b, value, vl);
+    knd_buf_append(b, "\r\n", 2);
+}
+
 /* Copies the client's headers, minus hop-by-hop ones and the platform's own. */
 static void knd_proxy_head_headers(knd_proxy_t *p, knd_buf_t *b, const char **xff,
                                    const char **fwd)
 {
     const knd_http_head_t *h = &p->req->head;
+    const char *conn = knd_http_head_get(h, "Connection");
+    bool listed = conn && strcasecmp(conn, "keep-alive") != 0 && strcasecmp(conn, "close") != 0;
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
         const char *name = knd_http_head_name(h, i), *value = knd_http_head_value(h, i);
         if (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
-            strcasecmp(name, "Expect") == 0 || knd_http_connection_lists(h, name))
+            strcasecmp(name, "Expect") == 0 || (listed && knd_http_connection_lists(h, name)))
             continue; /* Expect: knd answered 100-continue itself and streams the body */
         if (p->traced && knd_trace_is_header(name))
             continue; /* replaced by this hop's context below */
@@ -374,14 +387,16 @@ static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
     bool upgrade = h->status == 101 && p->req->head.upgrade;
     knd_buf_t b;
     knd_buf_init(&b);
+    const char *conn = knd_http_head_get(h, "Connection");
+    bool listed = conn && strcasecmp(conn, "keep-alive") != 0 && strcasecmp(conn, "close") != 0;
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
         const char *name = knd_http_head_name(h, i);
         bool keep = upgrade && (strcasecmp(name, "Upgrade") == 0 ||
                                 strcasecmp(name, "Connection") == 0);
         if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
-                      knd_http_connection_lists(h, name)))
+                      (listed && knd_http_connection_lists(h, name))))
             continue;
-        knd_buf_printf(&b, "%s: %s\r\n", name, knd_http_head_value(h, i));
+        knd_proxy_put_header(&b, name, knd_http_head_value(h, i));
     }
     p->resp_started = true;
     p->status = h->status;

@@ -14,7 +14,7 @@
 #include "knd_reconcile_int.h"
 #include "knd_time.h"
 
-#define KND_TICK_MS 1000 /* periodic safety pass: picks up anything a kick missed */
+#define KND_TICK_MS 5000 /* periodic safety pass (progress deadlines, missed kicks) */
 
 /* ------------------------------------------------------------------ small object helpers */
 
@@ -57,6 +57,34 @@ static json_t *knd_pass_index(json_t *list)
         char key[512];
         snprintf(key, sizeof(key), "%s/%s", knd__obj_ns(o), knd__obj_name(o));
         json_object_set(idx, key, o);
+    }
+    return idx;
+}
+
+json_t *knd__pass_config_revisions(knd_pass_t *ps, const char *ns, const char *name)
+{
+    return knd__pass_get(ps->revs_by_cfg, ns, name); /* NULL: jansson's loops take it as empty */
+}
+
+/* Groups revisions by their configuration label, so per-configuration work stays O(own). */
+static json_t *knd_pass_index_by_config(json_t *revisions)
+{
+    json_t *idx = json_object();
+    size_t i;
+    json_t *r;
+    json_array_foreach(revisions, i, r)
+    {
+        const char *cfg = knd__obj_label(r, KND_LABEL_CONFIGURATION);
+        if (cfg == NULL)
+            continue;
+        char key[512];
+        snprintf(key, sizeof(key), "%s/%s", knd__obj_ns(r), cfg);
+        json_t *arr = json_object_get(idx, key);
+        if (arr == NULL) {
+            arr = json_array();
+            json_object_set_new(idx, key, arr);
+        }
+        json_array_append(arr, r);
     }
     return idx;
 }
@@ -152,6 +180,7 @@ static void knd_pass_gc(knd_pass_t *ps, const char *resource, json_t *list)
         if (!knd_orphaned(ps, o))
             continue;
         knd_err_t err;
+        ps->dirty = true;
         if (knd_store_delete(ps->rc->store, resource, knd__obj_ns(o), knd__obj_name(o), NULL,
                              &err) == 0)
             knd_log(KND_LOG_INFO, "reconcile", "deleted %s %s/%s: its owner is gone", resource,
@@ -210,6 +239,7 @@ static void knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, 
         if (knd_store_create(ps->rc->store, resource, want, &err) < 0)
             knd_log(KND_LOG_ERROR, "reconcile", "create %s %s: %s", resource,
                     knd__obj_name(want), err.msg);
+        ps->dirty = true;
         json_decref(want);
         return;
     }
@@ -237,6 +267,7 @@ static void knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, 
     if (knd_store_update(ps->rc->store, resource, upd, NULL, &err) < 0)
         knd_log(KND_LOG_ERROR, "reconcile", "update %s %s: %s", resource, knd__obj_name(upd),
                 err.msg);
+    ps->dirty = true; /* a new spec: its generation (and so its revision) changed */
     json_decref(upd);
     json_decref(want);
 }
@@ -258,6 +289,10 @@ static void knd_reconcile_service_children(knd_pass_t *ps, const json_t *svc)
 
 static void knd_pass_load(knd_pass_t *ps)
 {
+    if (ps->services && !ps->dirty)
+        return; /* nothing was created or deleted since the last read */
+    ps->dirty = false;
+    json_decref(ps->revs_by_cfg);
     json_decref(ps->services);
     json_decref(ps->configurations);
     json_decref(ps->revisions);
@@ -274,6 +309,7 @@ static void knd_pass_load(knd_pass_t *ps)
     ps->cfg_idx = knd_pass_index(ps->configurations);
     ps->rev_idx = knd_pass_index(ps->revisions);
     ps->route_idx = knd_pass_index(ps->routes);
+    ps->revs_by_cfg = knd_pass_index_by_config(ps->revisions);
 }
 
 static void knd_pass_free(knd_pass_t *ps)
@@ -287,6 +323,7 @@ static void knd_pass_free(knd_pass_t *ps)
     json_decref(ps->cfg_idx);
     json_decref(ps->rev_idx);
     json_decref(ps->route_idx);
+    json_decref(ps->revs_by_cfg);
     json_decref(ps->routed);
     knd_route_table_release(ps->table);
 }

@@ -39,6 +39,8 @@ typedef struct {
     char now[32];
     json_t *services, *configurations, *revisions, *routes, *domainmappings; /* lists */
     json_t *svc_idx, *cfg_idx, *rev_idx, *route_idx;                         /* "ns/name" -> obj */
+    json_t *revs_by_cfg; /* "ns/configuration" -> array of its revisions (borrowed objects) */
+    bool dirty;          /* an object was created or deleted: reload before reading again */
     json_t *routed;   /* "ns/name" of revisions referenced by resolved route traffic -> true */
     const char *lookup_ns; /* namespace of the route being resolved */
     knd_route_table_t *table;
@@ -46,6 +48,8 @@ typedef struct {
 
 /* knd_reconcile.c */
 json_t *knd__pass_get(json_t *idx, const char *ns, const char *name);
+/** The revisions of configuration ns/name (a borrowed array, or NULL when it has none). */
+json_t *knd__pass_config_revisions(knd_pass_t *ps, const char *ns, const char *name);
 const char *knd__obj_ns(const json_t *o);
 const char *knd__obj_name(const json_t *o);
 const char *knd__obj_uid(const json_t *o);

@@ -47,12 +47,10 @@ static json_t *knd_config_latest_created(knd_pass_t *ps, const json_t *cfg)
     long long gen = knd_json_int(cfg, "metadata.generation", 1);
     size_t i;
     json_t *r;
-    json_array_foreach(ps->revisions, i, r)
+    json_array_foreach(knd__pass_config_revisions(ps, knd__obj_ns(cfg), knd__obj_name(cfg)), i, r)
     {
-        const char *c = knd__obj_label(r, KND_LABEL_CONFIGURATION);
         const char *g = knd__obj_label(r, KND_LABEL_CONFIG_GENERATION);
-        if (c && g && strcmp(knd__obj_ns(r), knd__obj_ns(cfg)) == 0 &&
-            strcmp(c, knd__obj_name(cfg)) == 0 && atoll(g) == gen)
+        if (g && atoll(g) == gen)
             return r;
     }
     return NULL;
@@ -82,6 +80,7 @@ void knd__reconcile_config_revision(knd_pass_t *ps, json_t *cfg)
                                           "name", knd__obj_name(cfg), "uid", knd__obj_uid(cfg),
                                           "controller", 1, "blockOwnerDeletion", 1));
     json_object_set_new(meta, "ownerReferences", refs);
+    ps->dirty = true;
     json_t *rev = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "serving.knative.dev/v1",
                             "kind", "Revision", "metadata", meta, "spec",
                             knd_json_path(cfg, "spec.template.spec"));
@@ -168,12 +167,10 @@ void knd__reconcile_config_status(knd_pass_t *ps, json_t *cfg)
     long long best = -1;
     size_t i;
     json_t *r;
-    json_array_foreach(ps->revisions, i, r)
+    json_array_foreach(knd__pass_config_revisions(ps, knd__obj_ns(cfg), knd__obj_name(cfg)), i, r)
     {
-        const char *c = knd__obj_label(r, KND_LABEL_CONFIGURATION);
         const char *g = knd__obj_label(r, KND_LABEL_CONFIG_GENERATION);
-        if (!c || !g || strcmp(c, knd__obj_name(cfg)) != 0 ||
-            strcmp(knd__obj_ns(r), knd__obj_ns(cfg)) != 0 || !knd_rev_stored_ready(r))
+        if (!g || !knd_rev_stored_ready(r))
             continue;
         if (atoll(g) > best) {
             best = atoll(g);

@@ -7,6 +7,7 @@
  * returns, so a sanitizer build reports no leaks.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
     app.listener.data = app.sigterm.data = app.sigint.data = app.start_timer.data = &app;
     app.burn_idle.data = &app;
     uv_signal_start(&app.sigterm, knd_testapp_on_signal, SIGTERM);
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is a write error, not a death */
     uv_signal_start(&app.sigint, knd_testapp_on_signal, SIGINT);
 
     if (app.startup_delay_ms > 0) {
