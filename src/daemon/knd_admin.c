@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "knd_alloc.h"
 #include "knd_buf.h"
 
 /* One metric family: how each revision contributes its series. */
@@ -133,17 +134,45 @@ static const knd_admin_family_t knd_admin_families[] = {
      "Requests refused with 503 pending request queue full", knd_admin_rejected},
 };
 
+/* The revisions of one scrape, with their label set built once. */
 typedef struct {
-    knd_buf_t *b;
-    const knd_admin_family_t *f;
-} knd_admin_ctx_t;
+    const knd_rev_rt_t **revs;
+    char **labels;
+    size_t n, cap;
+} knd_admin_scrape_t;
 
-static void knd_admin_rev(const knd_rev_rt_t *r, void *data)
+static void knd_admin_collect(const knd_rev_rt_t *r, void *data)
 {
-    knd_admin_ctx_t *ctx = data;
+    knd_admin_scrape_t *sc = data;
+    if (sc->n == sc->cap) {
+        sc->cap = sc->cap ? sc->cap * 2 : 64;
+        sc->revs = knd_xrealloc(sc->revs, sc->cap * sizeof(*sc->revs));
+        sc->labels = knd_xrealloc(sc->labels, sc->cap * sizeof(*sc->labels));
+    }
     char labels[512];
     knd_admin_labels(labels, sizeof(labels), knd_rev_rt_rev(r));
-    ctx->f->emit(ctx->b, ctx->f->name, r, labels);
+    sc->revs[sc->n] = r;
+    sc->labels[sc->n++] = knd_xstrdup(labels);
+}
+
+/* Families that only make sense for some revisions: no series rather than a row of zeros, as
+ * Knative's exporters do (a histogram before any request, the other metric's trio). */
+static bool knd_admin_applies(const knd_admin_family_t *f, const knd_rev_rt_t *r)
+{
+    const knd_rev_t *rev = knd_rev_rt_rev(r);
+    if (f->emit == knd_admin_latencies || f->emit == knd_admin_request_count)
+        return rev->responses[0] + rev->responses[1] + rev->responses[2] + rev->responses[3] +
+                   rev->responses[4] + rev->responses[5] > 0;
+    knd_rev_scale_view_t v;
+    knd_rev_rt_scale_view(r, &v);
+    bool rps = v.metric == KND_METRIC_RPS;
+    if (f->emit == knd_admin_stable_conc || f->emit == knd_admin_panic_conc ||
+        f->emit == knd_admin_target_conc)
+        return !rps;
+    if (f->emit == knd_admin_stable_rps || f->emit == knd_admin_panic_rps ||
+        f->emit == knd_admin_target_rps)
+        return rps;
+    return true;
 }
 
 /* The daemon's own footprint, under the standard process_* names. */
@@ -178,12 +207,19 @@ static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc)
     knd_buf_init(&b);
     knd_buf_puts(&b, "# HELP knd_up Whether the knd daemon is serving.\n# TYPE knd_up gauge\n"
                      "knd_up 1\n");
+    knd_admin_scrape_t sc = {0};
+    knd_runtime_each_rev(knd_reconciler_runtime(rc), knd_admin_collect, &sc);
     for (size_t i = 0; i < sizeof(knd_admin_families) / sizeof(knd_admin_families[0]); i++) {
         const knd_admin_family_t *f = &knd_admin_families[i];
         knd_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-        knd_admin_ctx_t ctx = {.b = &b, .f = f};
-        knd_runtime_each_rev(knd_reconciler_runtime(rc), knd_admin_rev, &ctx);
+        for (size_t k = 0; k < sc.n; k++)
+            if (knd_admin_applies(f, sc.revs[k]))
+                f->emit(&b, f->name, sc.revs[k], sc.labels[k]);
     }
+    for (size_t k = 0; k < sc.n; k++)
+        free(sc.labels[k]);
+    free(sc.labels);
+    free(sc.revs);
     knd_admin_process(&b);
     knd_http_resp_simple(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     knd_buf_free(&b);
