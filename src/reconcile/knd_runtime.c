@@ -61,7 +61,7 @@ struct knd_rev_rt_s {
     knd_window_t *stable, *panicw, *hpa_recent;
     const char *activity_reason;
     uint64_t cpu_last_ticks;   /* HPA: summed utime+stime of the instances at the last sample */
-    double cpu_usage;          /* HPA: percent of one core per instance, last sample */
+    double cpu_usage;          /* HPA: per instance, % of a core (cpu) or MiB (memory) */
     knd_kpa_decision_t last;   /* the decider's last output */
     int desired, demand;  /* demand: instances asked for by waiting requests (scale from 0) */
     int crashes;
@@ -436,11 +436,14 @@ static void knd_rev_rt_converge(knd_rev_rt_t *r)
             if (knd_rev_rt_spawn(r) < 0)
                 break; /* one failure, one backoff step: not one per wanted instance */
     }
-    /* Scale down: not-ready instances go first, they serve nothing. */
-    for (int pass = 0; pass < 2 && running > want; pass++) {
+    /* Scale down: not-ready instances first (they serve nothing), then idle ones, then the
+     * rest; newest first within each (the list is newest-first), so long-warm ones stay. */
+    for (int pass = 0; pass < 3 && running > want; pass++) {
         for (knd_inst_t *i = r->insts; i && running > want; i = i->next) {
             bool ready = i->ep && i->ep->ready;
-            if (i->inst && !i->stopping && (pass == 1 || !ready)) {
+            bool idle = !i->ep || i->ep->inflight == 0;
+            bool pick = pass == 0 ? !ready : pass == 1 ? idle : true;
+            if (i->inst && !i->stopping && pick) {
                 running--;
                 knd_inst_stop_graceful(i);
             }
@@ -469,10 +472,13 @@ static void knd_runtime_tick_closed(uv_handle_t *h)
     knd_runtime_maybe_done(rt);
 }
 
-/* HPA: CPU of the revision's instances as percent of one core per instance, from /proc. */
-static double knd_rev_rt_cpu_sample(knd_rev_rt_t *r, double seconds)
+/*
+ * HPA's metric per instance, from /proc: cpu as percent of one core (Kubernetes' utilisation
+ * without requests), memory as resident MiB (Knative's HPA memory target is an average value).
+ */
+static double knd_rev_rt_usage_sample(knd_rev_rt_t *r, double seconds)
 {
-    uint64_t ticks = 0;
+    uint64_t ticks = 0, rss_pages = 0;
     int n = 0;
     for (knd_inst_t *i = r->insts; i; i = i->next) {
         if (i->inst == NULL || i->in_init)
@@ -485,15 +491,20 @@ static double knd_rev_rt_cpu_sample(knd_rev_rt_t *r, double seconds)
         size_t len = fread(buf, 1, sizeof(buf) - 1, f);
         fclose(f);
         buf[len] = '\0';
-        /* Fields after the command's closing paren: state is 3rd, utime 14th, stime 15th. */
+        /* Fields after the command's closing paren: utime is the 14th, stime the 15th,
+         * rss the 24th. */
         const char *p = strrchr(buf, ')');
-        unsigned long long ut = 0, st = 0;
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                        &st) == 2) {
+        unsigned long long ut = 0, st = 0, rss = 0;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+                               "%*d %*d %*d %*d %*u %*u %llu",
+                        &ut, &st, &rss) == 3) {
             ticks += ut + st;
+            rss_pages += rss;
             n++;
         }
     }
+    if (r->kp.metric == KND_METRIC_MEMORY)
+        return n > 0 ? (double)rss_pages * (double)sysconf(_SC_PAGESIZE) / 1048576.0 / n : 0;
     double used = 0;
     if (r->cpu_last_ticks && ticks >= r->cpu_last_ticks && n > 0 && seconds > 0)
         used = (double)(ticks - r->cpu_last_ticks) / (double)sysconf(_SC_CLK_TCK) / seconds;
@@ -555,7 +566,7 @@ static void knd_runtime_on_tick(uv_timer_t *t)
         uint64_t arrivals = 0;
         double conc = knd_rev_take_concurrency(r->rev, now_ns, &arrivals);
         if (r->kp.hpa) {
-            r->cpu_usage = knd_rev_rt_cpu_sample(r, KND_METRIC_TICK_MS / 1000.0);
+            r->cpu_usage = knd_rev_rt_usage_sample(r, KND_METRIC_TICK_MS / 1000.0);
         } else {
             double v = r->kp.metric == KND_METRIC_RPS ? (double)arrivals : conc;
             knd_window_record(r->stable, now, v);
