@@ -14,8 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "knd_alloc.h"
 #include "knd_http_client.h"
 #include "knd_ingress_int.h"
@@ -65,19 +63,69 @@ static void knd_proxy_timer_closed(uv_handle_t *h)
     free(h->data);
 }
 
-/* One JSON line per request (config-observability logging.enable-request-log). */
+/* Appends s as a JSON string (quoted, escaped) without a JSON library round trip. */
+static void knd_proxy_json_str(knd_buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    knd_buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        knd_buf_append(b, run, (size_t)(p - run));
+        if (*p == '\0')
+            break;
+        char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+        if (*p == '"' || *p == '\\') {
+            esc[1] = (char)*p;
+            knd_buf_append(b, esc, 2);
+        } else {
+            knd_buf_append(b, esc, 6);
+        }
+    }
+    knd_buf_append(b, "\"", 1);
+}
+
+static void knd_proxy_json_num(knd_buf_t *b, const char *key, uint64_t v)
+{
+    char tmp[24], out[48];
+    size_t k = 0, n = 0;
+    do
+        tmp[k++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    out[n++] = ',';
+    out[n++] = '"';
+    for (const char *q = key; *q; q++)
+        out[n++] = *q;
+    out[n++] = '"';
+    out[n++] = ':';
+    while (k)
+        out[n++] = tmp[--k];
+    knd_buf_append(b, out, n);
+}
+
+/* One JSON line per request (config-observability logging.enable-request-log). Built by hand:
+ * this runs for every request while the log is on. */
 static void knd_proxy_log(knd_proxy_t *p, uint64_t ms)
 {
     knd_buf_t b;
     knd_buf_init(&b);
-    knd_buf_printf(&b,
-                   "%s,\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"latency_ms\":%llu,"
-                   "\"queue_wait_ms\":%llu,\"cold_start\":%s,\"namespace\":\"%s\","
-                   "\"revision\":\"%s\",\"instance\":\"%s\",\"trace_id\":\"%s\"}\n",
-                   p->log_head, p->status, (unsigned long long)p->bytes_in,
-                   (unsigned long long)p->bytes_out, (unsigned long long)ms,
-                   (unsigned long long)p->wait_ms, p->cold ? "true" : "false", p->rev->ns,
-                   p->rev->name, p->instance, p->traced ? p->span.trace_id : "");
+    knd_buf_reserve(&b, 512);
+    knd_buf_puts(&b, p->log_head);
+    knd_proxy_json_num(&b, "status", (uint64_t)p->status);
+    knd_proxy_json_num(&b, "bytes_in", p->bytes_in);
+    knd_proxy_json_num(&b, "bytes_out", p->bytes_out);
+    knd_proxy_json_num(&b, "latency_ms", ms);
+    knd_proxy_json_num(&b, "queue_wait_ms", p->wait_ms);
+    knd_buf_puts(&b, p->cold ? ",\"cold_start\":true,\"namespace\":" : ",\"cold_start\":false,\"namespace\":");
+    knd_proxy_json_str(&b, p->rev->ns);
+    knd_buf_puts(&b, ",\"revision\":");
+    knd_proxy_json_str(&b, p->rev->name);
+    knd_buf_puts(&b, ",\"instance\":");
+    knd_proxy_json_str(&b, p->instance);
+    knd_buf_puts(&b, ",\"trace_id\":");
+    knd_proxy_json_str(&b, p->traced ? p->span.trace_id : "");
+    knd_buf_puts(&b, "}\n");
     knd__ingress_log(p->ing, b.p, b.len);
     knd_buf_free(&b);
 }
@@ -607,15 +655,20 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
     }
     if (ing->opt.request_log) {
         char ts[32];
+        knd_buf_t h;
+        knd_buf_init(&h);
         knd_time_rfc3339(ts);
-        json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "time", ts, "method",
-                              llhttp_method_name((llhttp_method_t)req->head.method), "host",
-                              knd_http_head_get(&req->head, "Host") ?: "", "path",
-                              knd_http_head_url(&req->head), "remote_addr", req->peer);
-        char *js = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        js[strlen(js) - 1] = '\0'; /* open: the rest is appended at the end */
-        p->log_head = js;
-        json_decref(f);
+        knd_buf_puts(&h, "{\"time\":");
+        knd_proxy_json_str(&h, ts);
+        knd_buf_puts(&h, ",\"method\":");
+        knd_proxy_json_str(&h, llhttp_method_name((llhttp_method_t)req->head.method));
+        knd_buf_puts(&h, ",\"host\":");
+        knd_proxy_json_str(&h, knd_http_head_get(&req->head, "Host") ?: "");
+        knd_buf_puts(&h, ",\"path\":");
+        knd_proxy_json_str(&h, knd_http_head_url(&req->head));
+        knd_buf_puts(&h, ",\"remote_addr\":");
+        knd_proxy_json_str(&h, req->peer);
+        p->log_head = knd_buf_steal(&h); /* the rest is appended when the request ends */
     }
     knd_proxy_arm(p);
     knd_proxy_acquire(p);
