@@ -228,7 +228,23 @@ static void knd_admin_process(knd_buf_t *b)
                    rss_pages * sysconf(_SC_PAGESIZE), fds);
 }
 
-static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc)
+static void knd_admin_tracer(knd_buf_t *b, const knd_tracer_t *t)
+{
+    if (t == NULL)
+        return;
+    knd_buf_printf(b,
+                   "# HELP knd_trace_spans_exported_total Spans delivered to the collector.\n"
+                   "# TYPE knd_trace_spans_exported_total counter\n"
+                   "knd_trace_spans_exported_total %llu\n"
+                   "# HELP knd_trace_spans_dropped_total Spans dropped (queue full, collector slow "
+                   "or down).\n"
+                   "# TYPE knd_trace_spans_dropped_total counter\n"
+                   "knd_trace_spans_dropped_total %llu\n",
+                   (unsigned long long)knd_tracer_exported(t),
+                   (unsigned long long)knd_tracer_dropped(t));
+}
+
+static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc, const knd_tracer_t *t)
 {
     knd_buf_t b;
     knd_buf_init(&b);
@@ -247,6 +263,7 @@ static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc)
         free(sc.labels[k]);
     free(sc.labels);
     free(sc.revs);
+    knd_admin_tracer(&b, t);
     knd_admin_process(&b);
     knd_http_resp_simple(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     knd_buf_free(&b);
@@ -331,7 +348,7 @@ static void knd_admin_on_request(knd_http_req_t *req, void *data)
     if (req->head.method != HTTP_GET && req->head.method != HTTP_HEAD) {
         knd_http_resp_simple(req, 405, "text/plain", "method not allowed\n", 19);
     } else if (n == 8 && strncmp(url, "/metrics", n) == 0) {
-        knd_admin_metrics(req, a->rc);
+        knd_admin_metrics(req, a->rc, a->tracer);
     } else if (n == 13 && strncmp(url, "/debug/routes", n) == 0) {
         knd_admin_debug_routes(req, a);
     } else if (n == 16 && strncmp(url, "/debug/revisions", n) == 0) {

@@ -8,10 +8,12 @@
 #include "knd_http_server.h"
 #include "knd_ingress.h"
 #include "knd_reconcile.h"
+#include "knd_trace.h"
 
 typedef struct {
     knd_reconciler_t *rc;
     knd_ingress_t *ingress;
+    knd_tracer_t *tracer; /* may be NULL */
 } knd_admin_deps_t;
 
 /**

@@ -321,6 +321,7 @@ static int knd_daemon_start(knd_daemon_t *d)
     }
     d->admin_deps.rc = d->rc;
     d->admin_deps.ingress = d->ingress;
+    d->admin_deps.tracer = d->tracer;
     if (knd_admin_start(&d->loop, d->admin_host, d->admin_port, &d->admin_deps, &d->admin,
                         &err) < 0)
         goto fail;

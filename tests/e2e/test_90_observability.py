@@ -181,6 +181,9 @@ def test_tracing_spans_and_propagation(knd):
         assert ingress["duration"] >= call["duration"] > 0
         assert ingress["localEndpoint"]["serviceName"] == "knd"
         assert ingress["tags"]["knative.revision"] == "traced-00001"
+        exported = [l for l in _metrics(knd).splitlines()
+                    if l.startswith("knd_trace_spans_exported_total ")]
+        assert exported and float(exported[0].split()[1]) >= 2, exported
     finally:
         srv.shutdown()
 
