@@ -223,6 +223,8 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
     knd_buf_append(&r->held, tail, (size_t)tn);
     if (status < 200)
         knd_http_req_write3(r, NULL, 0, NULL, 0, NULL, 0);
+    else /* at the latest on the next loop turn: a head is never held waiting for a slow body */
+        uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
 }
 
 void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
@@ -603,6 +605,8 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
         knd_http_conn_close(c);
         return;
     }
+    if (c->req && c->req->held.len && !c->closing)
+        knd_http_req_write3(c->req, NULL, 0, NULL, 0, NULL, 0);
     if (c->closing || c->parser_paused)
         return;
     knd_buf_t in = c->pending;
