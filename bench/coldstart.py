@@ -21,7 +21,6 @@ Usage: bench/coldstart.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
 """
 import argparse
 import datetime
-import http.client
 import json
 import math
 import os
@@ -36,6 +35,8 @@ import tempfile
 import time
 import uuid
 
+from knd_bench import UnixHTTPConnection, free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 DOMAIN = "127.0.0.1.sslip.io"
@@ -43,24 +44,6 @@ NAME, NS = "cold", "default"
 HOST = "%s.%s.%s" % (NAME, NS, DOMAIN)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 class Daemon:

@@ -31,29 +31,13 @@ import threading
 import time
 import uuid
 
+from knd_bench import UnixHTTPConnection, free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 TARGET_MS = 10.0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 class Daemon:
@@ -84,7 +68,7 @@ class Daemon:
         sys.exit("knd serve not up after 20 s")
 
     def api(self, method, path, body=None):
-        c = UnixHTTPConnection(self.sock)
+        c = UnixHTTPConnection(self.sock, timeout=60)
         try:
             c.request(method, path, body=json.dumps(body) if body is not None else None,
                       headers={"Content-Type": "application/json"})

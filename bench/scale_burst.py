@@ -25,20 +25,20 @@ Usage: bench/scale_burst.py [--instances 200] [--hold-ms 10000] [--build-dir bui
 import argparse
 import asyncio
 import datetime
-import http.client
 import json
 import os
 import platform
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+
+from knd_bench import UnixHTTPConnection, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -49,13 +49,6 @@ HOST = "%s.%s.%s" % (NAME, NS, DOMAIN)
 STATS = "/apis/knd.dev/v1/stats"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
 
 def raise_nofile():
     """Soft open-file limit up to the hard one (run in the daemon's preexec, and here)."""
@@ -63,17 +56,6 @@ def raise_nofile():
     if hard == resource.RLIM_INFINITY or soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 class Daemon:

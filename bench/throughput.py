@@ -28,7 +28,6 @@ Usage: bench/throughput.py [--knd build/knd] [--app build/tests/apps/knd-testapp
 """
 import argparse
 import datetime
-import http.client
 import json
 import os
 import platform
@@ -41,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from knd_bench import UnixHTTPConnection, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -64,13 +65,6 @@ end
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
 
 def wait_port(port, proc, what, timeout=20):
     deadline = time.monotonic() + timeout
@@ -84,17 +78,6 @@ def wait_port(port, proc, what, timeout=20):
             time.sleep(0.02)
     sys.exit("%s not listening on %d after %d s" % (what, port, timeout))
 
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 class Daemon:
