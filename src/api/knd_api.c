@@ -171,9 +171,24 @@ static void knd_api_route_resources(knd_api_call_t *call, const char *group, con
     knd__api_objects(call, kind, ns, name);
 }
 
+/* Over HTTPS every request needs the bearer token; the unix socket is guarded by its mode. */
+static bool knd_api_authorized(knd_api_call_t *call)
+{
+    if (!call->req->secure)
+        return true;
+    const char *auth = knd_http_head_get(&call->req->head, "authorization");
+    if (knd_kube_pki_authorized(&call->api->pki, auth))
+        return true;
+    knd_log(KND_LOG_INFO, "api", "refused an unauthenticated request from %s", call->req->peer);
+    knd__api_status(call->req, 401, "Unauthorized", "Unauthorized", NULL, NULL, NULL, NULL);
+    return false;
+}
+
 static void knd_api_dispatch(knd_api_call_t *call)
 {
     knd_http_req_t *req = call->req;
+    if (!knd_api_authorized(call))
+        return;
     if (call->too_large) {
         knd__api_status(req, 413, "RequestEntityTooLarge",
                         "the request body is larger than 3145728 bytes", NULL, NULL, NULL, NULL);
@@ -190,6 +205,8 @@ static void knd_api_dispatch(knd_api_call_t *call)
         knd_http_resp_simple(req, 200, "text/plain", "ok", 2);
         return;
     }
+    if (knd__api_kube(call))
+        return;
     if (n >= 2 && strcmp(s[0], "api") == 0 && strcmp(s[1], "v1") == 0) {
         knd_api_route_resources(call, "", "v1", 2);
         return;
@@ -270,15 +287,45 @@ int knd_api_listen_unix(const knd_api_deps_t *deps, const char *path, knd_api_t 
         free(api);
         return -1;
     }
+    knd__api_watch_init(api);
+    knd_store_set_observer(deps->store, knd__api_watch_on_change, api);
     *out = api;
     return 0;
 }
 
-static void knd_api_closed(void *data)
+int knd_api_listen_tls(knd_api_t *api, const char *state_dir, const char *host, int port,
+                       knd_err_t *err)
+{
+    if (knd_kube_pki_ensure(state_dir, host, &api->pki, err) < 0 ||
+        knd_tls_ctx_new(api->pki.cert_file, api->pki.key_file, &api->tls, err) < 0)
+        return -1;
+    if (knd_http_server_listen_tls(api->deps.loop, host, port, NULL, api->tls,
+                                   knd_api_on_request, api, &api->tls_srv, err) < 0)
+        return -1;
+    char url[300];
+    snprintf(url, sizeof(url), strchr(host, ':') ? "https://[%s]:%d" : "https://%s:%d", host,
+             knd_http_server_port(api->tls_srv));
+    if (knd_kube_pki_write_kubeconfig(state_dir, &api->pki, url, err) < 0)
+        return -1;
+    knd_log(KND_LOG_INFO, "api", "kubectl API on %s (KUBECONFIG=%s/kubeconfig)", url, state_dir);
+    return 0;
+}
+
+int knd_api_tls_port(const knd_api_t *api)
+{
+    return api->tls_srv ? knd_http_server_port(api->tls_srv) : 0;
+}
+
+static void knd_api_server_closed(void *data)
 {
     knd_api_t *api = data;
+    if (--api->closing_servers > 0)
+        return;
     void (*done)(void *) = api->done;
     void *done_data = api->done_data;
+    knd__api_watch_free(api);
+    knd_tls_ctx_free(api->tls);
+    knd_kube_pki_free(&api->pki);
     free(api);
     if (done)
         done(done_data);
@@ -288,6 +335,11 @@ void knd_api_close(knd_api_t *api, void (*done)(void *data), void *data)
 {
     api->done = done;
     api->done_data = data;
+    knd_store_set_observer(api->deps.store, NULL, NULL);
     knd__api_follow_close_all(api);
-    knd_http_server_close(api->srv, knd_api_closed, api);
+    knd__api_watch_close_all(api);
+    api->closing_servers = api->tls_srv ? 2 : 1;
+    if (api->tls_srv)
+        knd_http_server_close(api->tls_srv, knd_api_server_closed, api);
+    knd_http_server_close(api->srv, knd_api_server_closed, api);
 }

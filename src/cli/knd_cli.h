@@ -19,10 +19,6 @@
 #include "knd_client.h"
 #include "knd_model.h"
 
-#ifndef KND_VERSION
-#define KND_VERSION "0.1.0"
-#endif
-
 #define KND_EXIT_OK 0
 #define KND_EXIT_FAIL 1
 #define KND_EXIT_INVALID 2

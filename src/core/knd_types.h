@@ -15,4 +15,9 @@ typedef struct knd_supervisor_s knd_supervisor_t;
 typedef struct knd_instance_s knd_instance_t;
 typedef struct knd_daemon_s knd_daemon_t;
 
+/* knd's own version, reported by `knd version` and the API's /version. */
+#ifndef KND_VERSION
+#define KND_VERSION "0.1.0"
+#endif
+
 #endif

@@ -27,6 +27,7 @@
 #include "knd_api.h"
 #include "knd_ingress.h"
 #include "knd_log.h"
+#include "knd_platform.h"
 #include "knd_reconcile.h"
 #include "knd_store.h"
 #include "knd_supervisor.h"
@@ -37,9 +38,9 @@
 struct knd_daemon_s {
     uv_loop_t loop;
     char *state_dir, *domain;
-    char http_host[64], admin_host[64];
+    char http_host[64], admin_host[64], api_host[64];
     char log_dir[PATH_MAX]; /* <state-dir>/logs: borrowed by the supervisor and the API */
-    int http_port, admin_port;
+    int http_port, admin_port, api_port; /* api_port -1: no HTTPS API */
     int lock_fd;
     knd_store_t *store;
     knd_supervisor_t *sv;
@@ -56,12 +57,32 @@ struct knd_daemon_s {
     int exit_code;
 };
 
+/* ------------------------------------------------------------------ start */
+
+/* The namespaces every Knative cluster has, so that `kubectl get ns` lists them. */
+static void knd_daemon_namespaces(knd_daemon_t *d)
+{
+    static const char *const names[] = {"default", KND_SYSTEM_NAMESPACE};
+    for (size_t i = 0; i < KND_ARRAY_SIZE(names); i++) {
+        json_t *obj = NULL;
+        knd_err_t err;
+        if (knd_store_get(d->store, "namespaces", "", names[i], &obj, &err) < 0) {
+            obj = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                            "Namespace", "metadata", "name", names[i], "status", "phase",
+                            "Active");
+            if (knd_store_create(d->store, "namespaces", obj, &err) < 0)
+                knd_log(KND_LOG_WARN, "daemon", "creating namespace %s: %s", names[i], err.msg);
+        }
+        json_decref(obj);
+    }
+}
+
 /* ------------------------------------------------------------------ flags */
 
 static int knd_daemon_usage(void)
 {
     fprintf(stderr, "usage: knd serve [--state-dir DIR] [--http-addr H:P] [--admin-addr H:P] "
-                    "[--api-addr H:P] [--domain D] [--log-level LEVEL]\n");
+                    "[--api-addr H:P|none] [--domain D] [--log-level LEVEL]\n");
     return 2;
 }
 
@@ -112,8 +133,10 @@ static int knd_daemon_parse(knd_daemon_t *d, int argc, char **argv)
     d->domain = knd_xstrdup("127.0.0.1.sslip.io");
     strcpy(d->http_host, "127.0.0.1");
     strcpy(d->admin_host, "127.0.0.1");
+    strcpy(d->api_host, "127.0.0.1");
     d->http_port = 8080;
     d->admin_port = 9080;
+    d->api_port = 6443;
     for (int i = 1; i < argc; i++) {
         bool bad = false;
         const char *v;
@@ -131,10 +154,9 @@ static int knd_daemon_parse(knd_daemon_t *d, int argc, char **argv)
                 return -1;
             }
         } else if ((v = knd_daemon_flag(argc, argv, &i, "--api-addr", &bad))) {
-            char host[64];
-            int port;
-            /* The HTTPS API for kubectl is not served yet; the address is checked and kept. */
-            if (knd_daemon_parse_addr(v, host, &port) < 0) {
+            if (strcmp(v, "none") == 0)
+                d->api_port = -1;
+            else if (knd_daemon_parse_addr(v, d->api_host, &d->api_port) < 0) {
                 fprintf(stderr, "knd serve: --api-addr: expected HOST:PORT, got \"%s\"\n", v);
                 return -1;
             }
@@ -301,6 +323,7 @@ static int knd_daemon_start(knd_daemon_t *d)
     snprintf(path, sizeof(path), "%s/knd.db", d->state_dir);
     if (knd_store_open(path, &d->store, &err) < 0)
         goto fail;
+    knd_daemon_namespaces(d);
     snprintf(logs, sizeof(d->log_dir), "%s/logs", d->state_dir);
     snprintf(run, sizeof(run), "%s/run", d->state_dir);
     if (knd_supervisor_new(&d->loop, logs, run, &d->sv, &err) < 0)
@@ -328,10 +351,15 @@ static int knd_daemon_start(knd_daemon_t *d)
     /* The socket last: a client that can connect finds everything else ready. */
     if (knd_api_listen_unix(&adeps, path, &d->api, &err) < 0)
         goto fail;
+    if (d->api_port >= 0 &&
+        knd_api_listen_tls(d->api, d->state_dir, d->api_host, d->api_port, &err) < 0)
+        goto fail;
     knd_log(KND_LOG_NOTICE, "daemon",
-            "serving: ingress http://%s:%d, admin http://%s:%d, api unix:%s, domain %s",
+            "serving: ingress http://%s:%d, admin http://%s:%d, api unix:%s and https://%s:%d, "
+            "domain %s",
             d->http_host, knd_ingress_port(d->ingress), d->admin_host,
-            knd_http_server_port(d->admin), path, d->domain);
+            knd_http_server_port(d->admin), path, d->api_host, knd_api_tls_port(d->api),
+            d->domain);
     knd_reconciler_run(d->rc);
     return 0;
 fail:

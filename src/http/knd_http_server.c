@@ -3,8 +3,12 @@
  * at a time per connection, streamed bodies, keep-alive and head timeouts (see knd_http_server.h).
  *
  * Ownership: the server owns its connections (list `conns`), a connection owns its current
- * request. Handles are freed only in close callbacks; a connection is freed once its stream and
- * both timers have closed.
+ * request and, on a TLS listener, its TLS session. Handles are freed only in close callbacks; a
+ * connection is freed once its stream and both timers have closed.
+ *
+ * TLS is a layer under the parser: ciphertext read from the socket is decrypted into the same
+ * input path plain connections use, and every write funnels through knd_http_conn_writev, which
+ * encrypts and queues the ciphertext. Plain connections never touch the TLS code (c->tls NULL).
  */
 #include "knd_http_server.h"
 
@@ -29,6 +33,7 @@ struct knd_http_server_s {
     } listener;
     uv_loop_t *loop;
     bool is_unix, closing, listener_closed;
+    knd_tls_ctx_t *tls; /* borrowed; NULL for plain listeners */
     knd_http_limits_t limits;
     knd_http_request_cb cb;
     void *data;
@@ -62,6 +67,7 @@ struct knd_http_conn_s {
     bool in_body;         /* past the head: header callbacks now carry trailers (ignored) */
     bool write_failed;    /* a write could not be queued: close from the loop, not the stack */
     bool raw;             /* the handler took the tunnel: reads go to req->on_raw */
+    knd_tls_conn_t *tls;  /* owned; NULL on plain connections */
     char peer[64];
 };
 
@@ -104,6 +110,58 @@ static void knd_http_conn_after_write(uv_write_t *w, int status)
     }
 }
 
+/* A write that could not be queued: callers still hold the request, so close from the loop,
+ * never under their feet. */
+static void knd_http_conn_write_failed(knd_http_conn_t *c)
+{
+    c->write_failed = true;
+    uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
+}
+
+/* Sends all the ciphertext the TLS session has produced, as one write. */
+static int knd_http_conn_tls_flush(knd_http_conn_t *c)
+{
+    size_t n = knd_tls_conn_out_pending(c->tls);
+    if (n == 0)
+        return 0;
+    knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
+    wr->conn = c;
+    n = knd_tls_conn_out_take(c->tls, wr->data, n);
+    wr->buf = uv_buf_init(wr->data, (unsigned)n);
+    int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
+    if (rc < 0)
+        free(wr);
+    return rc;
+}
+
+/* The TLS side of knd_http_conn_writev: small pieces are gathered so they leave as one record
+ * (a chunk-size line would otherwise cost a record of its own); large ones are encrypted in
+ * place, records are 16 KiB anyway. */
+static void knd_http_conn_tls_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces,
+                                     size_t n)
+{
+    char small[16384];
+    int rc = 0;
+    if (n <= sizeof(small)) {
+        size_t off = 0;
+        for (size_t i = 0; i < npieces; off += pieces[i].len, i++)
+            if (pieces[i].len)
+                memcpy(small + off, pieces[i].base, pieces[i].len);
+        rc = knd_tls_conn_write(c->tls, small, n);
+    } else {
+        for (size_t i = 0; i < npieces && rc == 0; i++)
+            rc = knd_tls_conn_write(c->tls, pieces[i].base, pieces[i].len);
+    }
+    if (rc < 0) {
+        knd_log(KND_LOG_DEBUG, "http", "%s: TLS write: %s", c->peer,
+                knd_tls_conn_error(c->tls));
+        knd_http_conn_write_failed(c);
+        return;
+    }
+    if (knd_http_conn_tls_flush(c) < 0)
+        knd_http_conn_write_failed(c);
+}
+
 /* Queues pieces as one write (one copy, one syscall, one segment when it fits). */
 static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces)
 {
@@ -112,6 +170,10 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, siz
     size_t n = 0;
     for (size_t i = 0; i < npieces; i++)
         n += pieces[i].len;
+    if (c->tls) {
+        knd_http_conn_tls_writev(c, pieces, npieces, n);
+        return;
+    }
     knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
     wr->conn = c;
     for (size_t i = 0, off = 0; i < npieces; off += pieces[i].len, i++)
@@ -120,10 +182,8 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, siz
     wr->buf = uv_buf_init(wr->data, (unsigned)n);
     int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
     if (rc < 0) {
-        /* Callers still hold the request: close from the loop, never under their feet. */
         free(wr);
-        c->write_failed = true;
-        uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
+        knd_http_conn_write_failed(c);
     }
 }
 
@@ -391,6 +451,7 @@ static int knd_http_on_message_begin(llhttp_t *p)
     knd_http_head_init(&c->req->head);
     knd_http_head_reset(&c->req->head);
     c->req->conn = c;
+    c->req->secure = c->tls != NULL;
     memcpy(c->req->peer, c->peer, sizeof(c->peer));
     uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.header_timeout_ms, 0);
     return 0;
@@ -620,10 +681,56 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
         knd_http_conn_update_reading(c);
 }
 
+/* Decrypted bytes, routed as a plain read's would be. Unlike a socket read, one ciphertext read
+ * can carry bytes past an upgrade head: they wait in `pending` for knd_http_req_raw_start. */
+static void knd_http_conn_tls_deliver(knd_http_conn_t *c, const char *p, size_t n)
+{
+    if (c->raw) {
+        if (c->req && c->req->on_raw)
+            c->req->on_raw(c->req, p, n);
+    } else if (c->upgraded) {
+        knd_buf_append(&c->pending, p, n);
+    } else {
+        knd_http_conn_process(c, p, n);
+    }
+}
+
+/* Ciphertext from the socket: runs the handshake, then feeds the plaintext on. Returns -1 when
+ * the session is over (close_notify, a failed handshake, garbage): the caller closes. */
+static int knd_http_conn_tls_input(knd_http_conn_t *c, const char *p, size_t n)
+{
+    char plain[16384]; /* one TLS record's worth */
+    knd_tls_conn_feed(c->tls, p, n);
+    for (;;) {
+        if (c->closing)
+            return 0;
+        ssize_t got = knd_tls_conn_read(c->tls, plain, sizeof(plain));
+        if (got > 0) {
+            knd_http_conn_tls_deliver(c, plain, (size_t)got);
+            continue;
+        }
+        if (got < 0) {
+            if (got == KND_TLS_ERROR)
+                knd_log(KND_LOG_DEBUG, "http", "%s: TLS: %s", c->peer,
+                        knd_tls_conn_error(c->tls));
+            knd_http_conn_tls_flush(c); /* the alert, if any: best effort */
+            return -1;
+        }
+        break;
+    }
+    /* Handshake messages: the client waits for them. */
+    if (knd_http_conn_tls_flush(c) < 0)
+        return -1;
+    return 0;
+}
+
 static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     knd_http_conn_t *c = s->data;
-    if (nread > 0 && c->raw) {
+    if (nread > 0 && c->tls) {
+        if (knd_http_conn_tls_input(c, buf->base, (size_t)nread) < 0)
+            nread = UV_EOF; /* the session is over: same as the client hanging up */
+    } else if (nread > 0 && c->raw) {
         if (c->req && c->req->on_raw)
             c->req->on_raw(c->req, buf->base, (size_t)nread);
     } else if (nread > 0) {
@@ -649,6 +756,7 @@ static void knd_http_conn_handle_closed(uv_handle_t *h)
         return;
     knd_http_server_t *srv = c->srv;
     knd_buf_free(&c->pending);
+    knd_tls_conn_free(c->tls);
     free(c);
     srv->nconns--;
     knd_http_server_maybe_done(srv);
@@ -666,6 +774,13 @@ static void knd_http_conn_close(knd_http_conn_t *c)
         if (!r->resp_ended && r->on_abort)
             r->on_abort(r);
         knd_http_req_free(r);
+    }
+    /* A close_notify tells the client the response was not truncated. It goes out only if the
+     * socket is idle (uv_write then writes at once), and is never waited for. */
+    if (c->tls && !c->eof && !c->write_failed && c->h.stream.write_queue_size == 0 &&
+        knd_tls_conn_established(c->tls)) {
+        knd_tls_conn_shutdown(c->tls);
+        knd_http_conn_tls_flush(c);
     }
     knd_http_server_t *srv = c->srv;
     if (c->prev)
@@ -715,6 +830,8 @@ static void knd_http_server_on_conn(uv_stream_t *ls, int status)
     c->resume.data = c;
     c->open_handles = 3;
     knd_buf_init(&c->pending);
+    if (srv->tls)
+        c->tls = knd_tls_conn_new(srv->tls);
     strcpy(c->peer, "unix");
     if (!srv->is_unix) {
         struct sockaddr_storage ss;
@@ -774,9 +891,10 @@ static int knd_http_server_fail(knd_http_server_t *srv, int rc, knd_err_t *err, 
     return -1;
 }
 
-int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
-                               const knd_http_limits_t *limits, knd_http_request_cb cb,
-                               void *data, knd_http_server_t **out, knd_err_t *err)
+static int knd_http_server_listen_inet(uv_loop_t *loop, const char *host, int port,
+                                       const knd_http_limits_t *limits, knd_tls_ctx_t *tls,
+                                       knd_http_request_cb cb, void *data,
+                                       knd_http_server_t **out, knd_err_t *err)
 {
     struct sockaddr_storage ss;
     char addr[128];
@@ -785,6 +903,7 @@ int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
         return knd_err_set(err, KND_E_INVALID, "invalid listen address %s", addr);
     knd_http_server_t *srv = knd_http_server_new(loop, limits, cb, data);
+    srv->tls = tls;
     uv_tcp_init(loop, &srv->listener.tcp);
     srv->listener.handle.data = srv;
     int rc = uv_tcp_bind(&srv->listener.tcp, (struct sockaddr *)&ss, 0);
@@ -797,6 +916,22 @@ int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
     srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     *out = srv;
     return 0;
+}
+
+int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
+                               const knd_http_limits_t *limits, knd_http_request_cb cb,
+                               void *data, knd_http_server_t **out, knd_err_t *err)
+{
+    return knd_http_server_listen_inet(loop, host, port, limits, NULL, cb, data, out, err);
+}
+
+int knd_http_server_listen_tls(uv_loop_t *loop, const char *host, int port,
+                               const knd_http_limits_t *limits, knd_tls_ctx_t *ctx,
+                               knd_http_request_cb cb, void *data, knd_http_server_t **out,
+                               knd_err_t *err)
+{
+    KND_ASSERT(ctx != NULL);
+    return knd_http_server_listen_inet(loop, host, port, limits, ctx, cb, data, out, err);
 }
 
 int knd_http_server_listen_unix(uv_loop_t *loop, const char *path,

@@ -8,6 +8,9 @@
  * drops, in which case on_abort is called). The request is freed by the server once its response
  * has ended and its body has been received (or discarded): after knd_http_resp_end() returns, or
  * after on_abort() returns, the handler must not touch the request again.
+ *
+ * TLS (knd_http_server_listen_tls) sits below all of this: the handshake runs in the read path
+ * before any request, every write is encrypted on its way out, and queue sizes count ciphertext.
  */
 #ifndef KND_HTTP_SERVER_H
 #define KND_HTTP_SERVER_H
@@ -18,6 +21,7 @@
 
 #include "knd_err.h"
 #include "knd_http.h"
+#include "knd_tls.h"
 
 typedef struct knd_http_server_s knd_http_server_t;
 typedef struct knd_http_conn_s knd_http_conn_t;
@@ -26,7 +30,8 @@ typedef struct knd_http_req_s knd_http_req_t;
 typedef void (*knd_http_request_cb)(knd_http_req_t *req, void *data);
 
 typedef struct {
-    uint64_t header_timeout_ms; /* a request head must arrive within this (slowloris); 0 = 10 s */
+    uint64_t header_timeout_ms; /* a request head (and a TLS handshake) must arrive within this
+                                 * (slowloris); 0 = 10 s */
     uint64_t idle_timeout_ms;   /* keep-alive idle; 0 = 75 s */
     uint64_t body_timeout_ms;   /* max silence while a request body is read; 0 = 60 s */
 } knd_http_limits_t;
@@ -43,6 +48,7 @@ struct knd_http_req_s {
      * the tunnel from the client's side is reported through on_abort. */
     void (*on_raw)(knd_http_req_t *r, const char *p, size_t n);
     char peer[64];                        /* client address ("127.0.0.1", "unix") */
+    bool secure;                          /* true when the request came over TLS */
     /* private to the server */
     knd_http_conn_t *conn;
     knd_buf_t held;  /* the response head, held to leave with the first body bytes (1 write) */
@@ -53,6 +59,15 @@ struct knd_http_req_s {
 int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
                                const knd_http_limits_t *limits, knd_http_request_cb cb,
                                void *data, knd_http_server_t **out, knd_err_t *err);
+/**
+ * Like knd_http_server_listen_tcp, but every connection speaks TLS with ctx (borrowed; must
+ * outlive the server). There is no plaintext fallback: a client that does not complete a TLS
+ * handshake within header_timeout_ms, or sends anything else, is disconnected.
+ */
+int knd_http_server_listen_tls(uv_loop_t *loop, const char *host, int port,
+                               const knd_http_limits_t *limits, knd_tls_ctx_t *ctx,
+                               knd_http_request_cb cb, void *data, knd_http_server_t **out,
+                               knd_err_t *err);
 /** Starts a server on a unix socket at path (an existing socket file is replaced), mode 0600. */
 int knd_http_server_listen_unix(uv_loop_t *loop, const char *path,
                                 const knd_http_limits_t *limits, knd_http_request_cb cb,

@@ -211,12 +211,15 @@ static void knd_defaults_traffic(json_t *obj, bool in_service)
     }
 }
 
-/* The API server folds stringData into data (base64) and drops stringData. */
+/* The API server defaults type to Opaque, folds stringData into data (base64) and drops
+ * stringData. */
 static void knd_defaults_secret(json_t *obj)
 {
     json_t *sd = json_object_get(obj, "stringData");
     const char *k;
     json_t *v;
+    if (*knd_json_str(obj, "type", "") == '\0')
+        json_object_set_new(obj, "type", json_string("Opaque"));
     if (sd == NULL)
         return;
     if (json_is_object(sd) && json_object_size(sd) > 0) {

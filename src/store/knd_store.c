@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -145,9 +146,52 @@ int knd_store_begin(knd_store_t *s, knd_err_t *err)
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the change feed                                                                            */
+
+void knd_store_set_observer(knd_store_t *s, knd_store_change_cb cb, void *data)
+{
+    s->observer = cb;
+    s->observer_data = data;
+}
+
+void knd__store_note(knd_store_t *s, knd_store_change_t type, const char *resource,
+                     const char *json, long long rv)
+{
+    if (s->observer == NULL)
+        return;
+    knd_store_pending_t *p = knd_xcalloc(1, sizeof(*p));
+    p->type = type;
+    p->resource = knd_xstrdup(resource);
+    p->json = knd_xstrdup(json);
+    p->rv = rv;
+    if (s->pending_tail == NULL)
+        s->pending_tail = &s->pending;
+    *s->pending_tail = p;
+    s->pending_tail = &p->next;
+}
+
+/* Delivers (commit) or discards (rollback) the open transaction's changes. */
+static void knd_store_flush_pending(knd_store_t *s, bool deliver)
+{
+    knd_store_pending_t *p = s->pending;
+    s->pending = NULL;
+    s->pending_tail = &s->pending;
+    while (p) {
+        knd_store_pending_t *next = p->next;
+        if (deliver && s->observer)
+            s->observer(s->observer_data, p->type, p->resource, p->json, p->rv);
+        free(p->json);
+        free(p->resource);
+        free(p);
+        p = next;
+    }
+}
+
 /* After a ROLLBACK (ours or SQLite's own), the cached counter may be ahead of the database. */
 static void knd_store_undo(knd_store_t *s)
 {
+    knd_store_flush_pending(s, false);
     if (!sqlite3_get_autocommit(s->db))
         knd_store_exec_q(s, KND_STORE_Q_ROLLBACK, NULL, "rolling back");
     if (knd_store_rev_load(s, NULL) < 0)
@@ -170,6 +214,7 @@ int knd_store_commit(knd_store_t *s, knd_err_t *err)
         knd_store_undo(s);
         return -1;
     }
+    knd_store_flush_pending(s, true);
     return 0;
 }
 
@@ -261,6 +306,7 @@ void knd_store_close(knd_store_t *s)
 {
     if (s == NULL)
         return;
+    knd_store_flush_pending(s, false);
     for (size_t i = 0; i < KND_STORE_Q_COUNT_; i++)
         sqlite3_finalize(s->stmt[i]);
     /* An open transaction is rolled back by SQLite on close: it was never acknowledged. */

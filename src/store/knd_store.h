@@ -68,6 +68,27 @@ int knd_store_begin(knd_store_t *s, knd_err_t *err);
 int knd_store_commit(knd_store_t *s, knd_err_t *err);
 void knd_store_rollback(knd_store_t *s);
 
+/* ---- the change feed (watch) ---- */
+
+typedef enum {
+    KND_STORE_ADDED = 0,
+    KND_STORE_MODIFIED,
+    KND_STORE_DELETED,
+} knd_store_change_t;
+
+/**
+ * Called once per committed mutation, in commit order, after the outermost commit succeeded
+ * (a rolled-back transaction reports nothing). json is the object as stored, compact JSON
+ * (for DELETED, its last state with the deleting resourceVersion), borrowed for the call; rv
+ * its resourceVersion. Text rather than a json_t: the store has it anyway, and most changes
+ * are never looked at (no watch is open).
+ */
+typedef void (*knd_store_change_cb)(void *data, knd_store_change_t type, const char *resource,
+                                    const char *json, long long rv);
+
+/** Sets (or with cb NULL clears) the one change observer. */
+void knd_store_set_observer(knd_store_t *s, knd_store_change_cb cb, void *data);
+
 /* ---- the local image table (`knd image add REF -- CMD ARGS...`) ---- */
 
 /** Sets image ref -> argv (a JSON array of strings, borrowed). */

@@ -35,12 +35,24 @@ typedef enum {
     KND_STORE_Q_COUNT_,
 } knd_store_q_t;
 
+/* A mutation made inside the open transaction, reported to the observer once it commits. */
+typedef struct knd_store_pending_s {
+    struct knd_store_pending_s *next;
+    knd_store_change_t type;
+    char *resource;
+    char *json;
+    long long rv;
+} knd_store_pending_t;
+
 struct knd_store_s {
     struct sqlite3 *db;
     struct sqlite3_stmt *stmt[KND_STORE_Q_COUNT_];
     long long rev; /* the meta counter as seen inside the current transaction */
     int depth;     /* nesting of knd_store_begin; 0 = no transaction open */
     int doomed;    /* an inner rollback undid the transaction; the outer levels must unwind */
+    knd_store_change_cb observer;
+    void *observer_data;
+    knd_store_pending_t *pending, **pending_tail; /* changes of the open transaction, in order */
 };
 
 /** The cached statement q, reset and with its bindings cleared, ready to bind (borrowed). */
@@ -57,5 +69,10 @@ int knd__store_migrate(knd_store_t *s, knd_err_t *err);
  * it in *rev. s->rev follows; a rollback reloads it from the database.
  */
 int knd__store_rev_bump(knd_store_t *s, long long *rev, knd_err_t *err);
+
+/** Records a change of the open transaction for the observer (json is copied; no-op without
+ * an observer). */
+void knd__store_note(knd_store_t *s, knd_store_change_t type, const char *resource,
+                     const char *json, long long rv);
 
 #endif

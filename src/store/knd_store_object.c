@@ -312,6 +312,7 @@ int knd_store_create(knd_store_t *s, const char *resource, json_t *obj, knd_err_
         knd__store_err(s, err, "inserting an object");
         goto fail;
     }
+    knd__store_note(s, KND_STORE_ADDED, resource, text, rv);
     free(text);
     return knd_store_commit(s, err);
 fail:
@@ -339,6 +340,8 @@ static int knd_store_object_rewrite(knd_store_t *s, const char *resource, const 
     sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        knd__store_note(s, KND_STORE_MODIFIED, resource, text, rv);
     free(text);
     if (rc != SQLITE_DONE)
         return knd__store_err(s, err, "updating an object");
@@ -428,6 +431,19 @@ int knd_store_delete(knd_store_t *s, const char *resource, const char *ns, const
     if (rc != SQLITE_DONE) {
         knd__store_err(s, err, "deleting an object");
         goto out;
+    }
+    if (s->observer) {
+        json_t *last = knd_store_object_parse(row.json, resource, ns, name, NULL);
+        if (last) {
+            char rvs[32];
+            snprintf(rvs, sizeof(rvs), "%lld", rv);
+            json_object_set_new(knd_json_ensure_obj(last, "metadata"), "resourceVersion",
+                                json_string(rvs));
+            char *text = knd_json_dump(last);
+            knd__store_note(s, KND_STORE_DELETED, resource, text, rv);
+            free(text);
+            json_decref(last);
+        }
     }
     ret = 0;
 out:

@@ -183,7 +183,13 @@ static void test_default_secret_string_data(void **state)
     check_default("{'apiVersion':'v1','kind':'Secret','metadata':{'name':'s'},'data':{'a':"
                   "'eA=='},'stringData':{'user':'hello','pw':'ab'}}",
                   "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'s'},'data':{'a':'eA==',"
-                  "'user':'aGVsbG8=','pw':'YWI='}}",
+                  "'user':'aGVsbG8=','pw':'YWI='},'type':'Opaque'}",
+                  NULL);
+    /* A type the user chose stays. */
+    check_default("{'apiVersion':'v1','kind':'Secret','metadata':{'name':'t'},"
+                  "'type':'kubernetes.io/basic-auth'}",
+                  "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'t'},"
+                  "'type':'kubernetes.io/basic-auth'}",
                   NULL);
 }
 

@@ -680,6 +680,65 @@ static void test_tx_rollback_undoes_outermost(void **state)
     knd_store_close(s);
 }
 
+/* The change feed: what an observer saw, one "TYPE name rv" line each. */
+typedef struct {
+    char log[512];
+} knd_test_feed_t;
+
+static void knd_test_observe(void *data, knd_store_change_t type, const char *resource,
+                             const char *json, long long rv)
+{
+    knd_test_feed_t *f = data;
+    json_t *obj = json_loads(json, 0, NULL);
+    assert_non_null(obj);
+    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED"};
+    size_t n = strlen(f->log);
+    snprintf(f->log + n, sizeof(f->log) - n, "%s %s/%s %lld rv=%s;", names[type], resource,
+             knd_json_str(obj, "metadata.name", "?"), rv,
+             knd_json_str(obj, "metadata.resourceVersion", "?"));
+    json_decref(obj);
+}
+
+static void test_observer_sees_committed_changes_in_order(void **state)
+{
+    knd_store_t *s = knd_test_open(":memory:");
+    knd_test_feed_t feed = {{0}};
+    knd_err_t err = {0};
+    knd_store_set_observer(s, knd_test_observe, &feed);
+    knd_test_create_svc(s, "default", "a");
+    json_t *o = NULL;
+    assert_int_equal(knd_store_get(s, "services", "default", "a", &o, &err), 0);
+    json_object_set_new(o, "status", json_pack("{s:i}", "observedGeneration", 1));
+    assert_int_equal(knd_store_update(s, "services", o, NULL, &err), 0);
+    /* An unchanged update writes nothing, so it reports nothing. */
+    assert_int_equal(knd_store_update(s, "services", o, NULL, &err), 0);
+    json_decref(o);
+    assert_int_equal(knd_store_delete(s, "services", "default", "a", NULL, &err), 0);
+    assert_string_equal(feed.log, "ADDED services/a 1 rv=1;MODIFIED services/a 2 rv=2;"
+                                  "DELETED services/a 3 rv=3;");
+    knd_store_close(s);
+}
+
+static void test_observer_waits_for_commit_and_forgets_rollback(void **state)
+{
+    knd_store_t *s = knd_test_open(":memory:");
+    knd_test_feed_t feed = {{0}};
+    knd_err_t err = {0};
+    knd_store_set_observer(s, knd_test_observe, &feed);
+    assert_int_equal(knd_store_begin(s, &err), 0);
+    knd_test_create_svc(s, "default", "a");
+    assert_string_equal(feed.log, "");
+    knd_store_rollback(s);
+    assert_string_equal(feed.log, "");
+    assert_int_equal(knd_store_begin(s, &err), 0);
+    knd_test_create_svc(s, "default", "b");
+    knd_test_create_svc(s, "default", "c");
+    assert_string_equal(feed.log, "");
+    assert_int_equal(knd_store_commit(s, &err), 0);
+    assert_string_equal(feed.log, "ADDED services/b 1 rv=1;ADDED services/c 2 rv=2;");
+    knd_store_close(s);
+}
+
 static void test_tx_inner_rollback_dooms_outer(void **state)
 {
     knd_store_t *s = knd_test_open(":memory:");
@@ -945,6 +1004,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_memory),
+        cmocka_unit_test(test_observer_sees_committed_changes_in_order),
+        cmocka_unit_test(test_observer_waits_for_commit_and_forgets_rollback),
         KND_TEST_FILE(test_open_file_migrates_and_is_private),
         KND_TEST_FILE(test_open_migrates_empty_file),
         KND_TEST_FILE(test_open_rejects_newer_schema),

@@ -1,0 +1,1 @@
+knd_add_unit_test(test_knd_kube_patch test_knd_kube_patch.c LIBS knd_kube)

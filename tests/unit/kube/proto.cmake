@@ -1,0 +1,1 @@
+knd_add_unit_test(test_knd_kube_proto test_knd_kube_proto.c LIBS knd_kube)

@@ -1,0 +1,1 @@
+knd_add_unit_test(test_knd_kube_select test_knd_kube_select.c LIBS knd_kube)

@@ -1,0 +1,2 @@
+include_guard()
+knd_add_unit_test(test_knd_kube_table ${CMAKE_CURRENT_LIST_DIR}/test_knd_kube_table.c LIBS knd_kube)
