@@ -35,7 +35,7 @@ import tempfile
 import time
 import uuid
 
-from knd_bench import UnixHTTPConnection, free_port
+from knd_bench import api_call, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -74,15 +74,7 @@ class Daemon:
         sys.exit("knd serve not up after 20 s")
 
     def api(self, method, path, body=None):
-        c = UnixHTTPConnection(self.sock)
-        try:
-            c.request(method, path, body=json.dumps(body) if body is not None else None,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, (json.loads(data) if data else None)
-        finally:
-            c.close()
+        return api_call(self.sock, method, path, body)
 
     keep = False
 

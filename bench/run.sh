@@ -29,6 +29,7 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" --target knd knd-testapp -j "$JOBS"
 /usr/bin/python3 bench/coldstart.py --knd "$BUILD/knd" \
     --app "$BUILD/tests/apps/knd-testapp" "$@"
+/usr/bin/python3 bench/footprint.py --knd "$BUILD/knd" --app "$BUILD/tests/apps/knd-testapp"
 # shellcheck disable=SC2086
 exec /usr/bin/python3 bench/throughput.py --knd "$BUILD/knd" \
     --app "$BUILD/tests/apps/knd-testapp" ${THROUGHPUT_ARGS:-}

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 
-from knd_bench import UnixHTTPConnection, free_port
+from knd_bench import api_call, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -85,15 +85,7 @@ class Daemon:
         sys.exit("knd serve not up after 20 s")
 
     def api(self, method, path, body=None, timeout=30):
-        c = UnixHTTPConnection(self.sock, timeout)
-        try:
-            c.request(method, path, body=json.dumps(body) if body is not None else None,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, (json.loads(data) if data else None)
-        finally:
-            c.close()
+        return api_call(self.sock, method, path, body, timeout)
 
     def rev_stats(self):
         st, body = self.api("GET", STATS)

@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 
-from knd_bench import UnixHTTPConnection, free_port
+from knd_bench import api_call, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -96,7 +96,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             list(wrapper) + [knd, "serve", "--state-dir", self.state,
                              "--http-addr", "127.0.0.1:%d" % self.http_port,
-                             "--admin-addr", "127.0.0.1:%d" % self.admin_port],
+                             "--admin-addr", "127.0.0.1:%d" % self.admin_port,
+                             "--api-addr", "none"],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
@@ -113,15 +114,7 @@ class Daemon:
         sys.exit("knd serve not up after %d s" % start_timeout)
 
     def api(self, method, path, body=None):
-        c = UnixHTTPConnection(self.sock)
-        try:
-            c.request(method, path, body=json.dumps(body) if body is not None else None,
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, (json.loads(data) if data else None)
-        finally:
-            c.close()
+        return api_call(self.sock, method, path, body)
 
     def cli(self, *args, stdin=None):
         return subprocess.run([self.knd, "--state-dir", self.state] + list(args), input=stdin,

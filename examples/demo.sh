@@ -101,6 +101,12 @@ knd get ksvc
 step "knd get revisions"
 knd get revisions
 
+# The same objects through the Kubernetes API, with the kubeconfig knd wrote at start-up.
+if command -v kubectl >/dev/null 2>&1; then
+  step "KUBECONFIG=$DIR/kubeconfig kubectl get ksvc,rev"
+  HOME="$DIR" KUBECONFIG="$DIR/kubeconfig" kubectl get ksvc,rev
+fi
+
 step "Stopping knd (SIGTERM)"
 stop_daemon
 echo "knd exited with status $DAEMON_STATUS"

@@ -53,6 +53,28 @@ void knd_buf_puts(knd_buf_t *b, const char *s)
     knd_buf_append(b, s, strlen(s));
 }
 
+void knd_buf_cat(knd_buf_t *b, ...)
+{
+    va_list ap;
+    va_start(ap, b);
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
+        knd_buf_append(b, s, strlen(s));
+    va_end(ap);
+}
+
+void knd_buf_put_i64(knd_buf_t *b, int64_t v)
+{
+    char tmp[24], *e = tmp + sizeof(tmp), *q = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--q = '-';
+    knd_buf_append(b, q, (size_t)(e - q));
+}
+
 void knd_buf_printf(knd_buf_t *b, const char *fmt, ...)
 {
     va_list ap;

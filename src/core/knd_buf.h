@@ -6,6 +6,7 @@
 #define KND_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "knd_types.h"
 
@@ -21,6 +22,11 @@ void knd_buf_reserve(knd_buf_t *b, size_t extra);
 void knd_buf_append(knd_buf_t *b, const void *p, size_t n);
 void knd_buf_puts(knd_buf_t *b, const char *s);
 void knd_buf_printf(knd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Appends each string of a NULL-terminated list: the hot path's printf("%s%s%s"), without
+ * parsing a format. */
+void knd_buf_cat(knd_buf_t *b, ...) __attribute__((sentinel));
+/** Appends v in decimal. */
+void knd_buf_put_i64(knd_buf_t *b, int64_t v);
 /** Drops the first n bytes (consumed input). */
 void knd_buf_consume(knd_buf_t *b, size_t n);
 /** Returns the storage (never NULL, NUL-terminated) and leaves b empty; caller frees. */

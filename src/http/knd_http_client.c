@@ -127,11 +127,15 @@ static const llhttp_settings_t *knd_http_client_settings(void)
 
 /* ------------------------------------------------------------------ I/O */
 
+/* One read buffer for every upstream connection: the loop is single-threaded and each read
+ * is parsed (bodies handed on, and copied, by the callbacks) before its callback returns. */
+static char knd_http_client_rbuf[65536];
+
 static void knd_http_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    buf->base = knd_xmalloc(65536);
-    buf->len = 65536;
+    buf->base = knd_http_client_rbuf;
+    buf->len = sizeof(knd_http_client_rbuf);
 }
 
 static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -140,13 +144,11 @@ static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
     if (nread > 0 && !c->closing && c->raw) {
         if (c->cbs->on_raw)
             c->cbs->on_raw(c, buf->base, (size_t)nread);
-        free(buf->base);
         return;
     }
     if (nread > 0 && !c->closing) {
         if (!c->in_exchange) {
             /* Bytes while idle, or after the response: the upstream broke framing. */
-            free(buf->base);
             knd_http_client_fail(c, UV_EPROTO);
             return;
         }
@@ -155,7 +157,6 @@ static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
             const char *pos = llhttp_get_error_pos(&c->parser);
             if (pos && pos < buf->base + nread && c->cbs->on_raw && !c->closing)
                 c->cbs->on_raw(c, pos, (size_t)(buf->base + nread - pos));
-            free(buf->base);
             return;
         }
         if (e == HPE_PAUSED) {
@@ -163,12 +164,10 @@ static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
                 c->broken = true; /* trailing garbage: do not reuse */
             llhttp_resume(&c->parser);
         } else if (e != HPE_OK && !c->closing) {
-            free(buf->base);
             knd_http_client_fail(c, UV_EPROTO);
             return;
         }
     }
-    free(buf->base);
     if (nread >= 0 || c->closing)
         return;
     if (c->raw) {
@@ -217,8 +216,8 @@ static void knd_http_client_on_connected(uv_connect_t *req, int status)
         c->cbs->on_connect(c, 0);
 }
 
-knd_http_client_t *knd_http_client_connect(uv_loop_t *loop, int port,
-                                           const knd_http_client_cbs_t *cbs, void *data)
+knd_http_client_t *knd_http_client_connect_addr(uv_loop_t *loop, const struct sockaddr *addr,
+                                                const knd_http_client_cbs_t *cbs, void *data)
 {
     knd_http_client_t *c = knd_xcalloc(1, sizeof(*c));
     c->cbs = cbs;
@@ -229,17 +228,22 @@ knd_http_client_t *knd_http_client_connect(uv_loop_t *loop, int port,
     uv_tcp_init(loop, &c->tcp);
     c->tcp.data = c;
     c->connect.data = c;
-    struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", port, &sa);
-    int rc = uv_tcp_connect(&c->connect, &c->tcp, (struct sockaddr *)&sa,
-                            knd_http_client_on_connected);
+    int rc = uv_tcp_connect(&c->connect, &c->tcp, addr, knd_http_client_on_connected);
     if (rc < 0) {
-        /* Failed before any I/O (e.g. EMFILE): no callback, the caller sees NULL. */
+        /* Failed before any I/O (e.g. EMFILE, or no IPv6): no callback, the caller sees NULL. */
         c->closing = true;
         uv_close((uv_handle_t *)&c->tcp, knd_http_client_closed);
         return NULL;
     }
     return c;
+}
+
+knd_http_client_t *knd_http_client_connect(uv_loop_t *loop, int port,
+                                           const knd_http_client_cbs_t *cbs, void *data)
+{
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", port, &sa);
+    return knd_http_client_connect_addr(loop, (const struct sockaddr *)&sa, cbs, data);
 }
 
 void knd_http_client_bind(knd_http_client_t *c, const knd_http_client_cbs_t *cbs, void *data)
@@ -292,14 +296,32 @@ void knd_http_client_write(knd_http_client_t *c, const char *a, size_t an, const
     if (c->closing || c->broken)
         return;
     size_t n = an + bn + dn;
-    knd_http_client_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
+    uv_buf_t pieces[3] = {uv_buf_init((char *)a, (unsigned)an), uv_buf_init((char *)b, (unsigned)bn),
+                          uv_buf_init((char *)d, (unsigned)dn)};
+    /* Nothing queued: write now (no write request, no copy, no completion callback, and libuv
+     * does not re-arm the fd with epoll_ctl afterwards). The rest, if any, is queued. */
+    size_t skip = 0;
+    if (c->tcp.write_queue_size == 0 && n > 0) {
+        int w = uv_try_write((uv_stream_t *)&c->tcp, pieces, 3);
+        if (w == (int)n)
+            return;
+        /* An error is left to uv_write to report, from the loop: callers are on the stack. */
+        skip = w > 0 ? (size_t)w : 0;
+    }
+    knd_http_client_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n - skip);
     wr->c = c;
-    memcpy(wr->data, a, an);
-    if (bn)
-        memcpy(wr->data + an, b, bn);
-    if (dn)
-        memcpy(wr->data + an + bn, d, dn);
-    wr->buf = uv_buf_init(wr->data, (unsigned)n);
+    size_t off = 0;
+    for (size_t i = 0; i < 3; i++) {
+        size_t len = pieces[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        memcpy(wr->data + off, pieces[i].base + skip, len - skip);
+        off += len - skip;
+        skip = 0;
+    }
+    wr->buf = uv_buf_init(wr->data, (unsigned)off);
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &wr->buf, 1, knd_http_client_after_write) < 0) {
         free(wr);
         knd_http_client_fail(c, UV_EPIPE);

@@ -1,7 +1,8 @@
 /*
- * knd_http_client.h - one client connection to an upstream HTTP/1.1 server over loopback TCP,
- * with llhttp parsing the responses. Used by the ingress to reach instances, with keep-alive: a
- * connection that finished an exchange cleanly can be reused (knd_http_client_reusable).
+ * knd_http_client.h - one client connection to an upstream HTTP/1.1 server over TCP (loopback
+ * for instances, any address for the tracer's collector), with llhttp parsing the responses.
+ * Used by the ingress to reach instances, with keep-alive: a connection that finished an
+ * exchange cleanly can be reused (knd_http_client_reusable).
  *
  * The caller writes the request bytes itself (head and body framing are the proxy's business)
  * and receives the response through callbacks. Ownership: the caller owns the connection until
@@ -33,6 +34,13 @@ typedef struct {
  * could not even start (no socket): then no callback fires. */
 knd_http_client_t *knd_http_client_connect(uv_loop_t *loop, int port,
                                            const knd_http_client_cbs_t *cbs, void *data);
+/**
+ * Like knd_http_client_connect, to any IPv4 or IPv6 address (addr borrowed: a sockaddr_in or
+ * sockaddr_in6, copied by libuv before this returns). NULL if the attempt could not even start
+ * (no socket, or an address family the machine lacks): then no callback fires.
+ */
+knd_http_client_t *knd_http_client_connect_addr(uv_loop_t *loop, const struct sockaddr *addr,
+                                                const knd_http_client_cbs_t *cbs, void *data);
 /** Replaces the callbacks and data (when a pooled connection changes hands). */
 void knd_http_client_bind(knd_http_client_t *c, const knd_http_client_cbs_t *cbs, void *data);
 void *knd_http_client_data(const knd_http_client_t *c);

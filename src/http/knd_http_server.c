@@ -162,7 +162,8 @@ static void knd_http_conn_tls_writev(knd_http_conn_t *c, const uv_buf_t *pieces,
         knd_http_conn_write_failed(c);
 }
 
-/* Queues pieces as one write (one copy, one syscall, one segment when it fits). */
+/* Writes pieces as one writev (one syscall, one segment when it fits); what the socket does
+ * not take at once is copied and queued. */
 static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces)
 {
     if (c->closing)
@@ -174,12 +175,39 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, siz
         knd_http_conn_tls_writev(c, pieces, npieces, n);
         return;
     }
-    knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
+    /* Nothing queued: write now. A response that fits the socket buffer then needs no write
+     * request, no copy and no completion callback - and libuv no epoll_ctl to re-arm the fd. */
+    size_t skip = 0;
+    if (c->h.stream.write_queue_size == 0 && n > 0) {
+        int w = uv_try_write(&c->h.stream, pieces, (unsigned)npieces);
+        if (w == (int)n) {
+            /* What the completion callback would have done: a connection that ends after this
+             * response closes, from the loop. */
+            if (c->close_after_write)
+                uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
+            return;
+        }
+        if (w < 0 && w != UV_EAGAIN) {
+            knd_http_conn_write_failed(c);
+            return;
+        }
+        skip = w > 0 ? (size_t)w : 0;
+    }
+    knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n - skip);
     wr->conn = c;
-    for (size_t i = 0, off = 0; i < npieces; off += pieces[i].len, i++)
-        if (pieces[i].len)
-            memcpy(wr->data + off, pieces[i].base, pieces[i].len);
-    wr->buf = uv_buf_init(wr->data, (unsigned)n);
+    size_t off = 0;
+    for (size_t i = 0; i < npieces; i++) {
+        size_t len = pieces[i].len, from = 0;
+        if (skip >= len) { /* already written */
+            skip -= len;
+            continue;
+        }
+        from = skip;
+        skip = 0;
+        memcpy(wr->data + off, pieces[i].base + from, len - from);
+        off += len - from;
+    }
+    wr->buf = uv_buf_init(wr->data, (unsigned)off);
     int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
     if (rc < 0) {
         free(wr);
@@ -246,22 +274,29 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
         return; /* called from on_abort: the connection is already gone */
     KND_ASSERT(!r->resp_started);
     r->resp_started = true;
-    char line[256];
     bool no_body = r->head.method == HTTP_HEAD || status < 200 || status == 204 || status == 304;
     r->resp_no_body = no_body;
     bool will_close = !r->head.keep_alive || c->srv->closing || c->close_after_write;
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, knd_http_reason(status));
-    char tail[128];
-    int tn = 0;
+    bool http10 = r->head.http_major == 1 && r->head.http_minor == 0;
+    /* Built with appends, not printf: this runs once per proxied request. */
+    knd_buf_t *h = &r->held;
+    knd_buf_reserve(h, 128 + (headers ? strlen(headers) : 0));
+    knd_buf_puts(h, "HTTP/1.1 ");
+    knd_buf_put_i64(h, status);
+    knd_buf_cat(h, " ", knd_http_reason(status), "\r\n", NULL);
+    if (headers)
+        knd_buf_puts(h, headers);
     if (status >= 200 && status != 204 && status != 304) {
         if (content_length >= 0) {
-            tn = snprintf(tail, sizeof(tail), "Content-Length: %lld\r\n", (long long)content_length);
+            knd_buf_puts(h, "Content-Length: ");
+            knd_buf_put_i64(h, content_length);
+            knd_buf_puts(h, "\r\n");
         } else if (!no_body) {
-            if (r->head.http_major == 1 && r->head.http_minor == 0) {
+            if (http10) {
                 will_close = true; /* HTTP/1.0 has no chunked: delimit by closing */
             } else {
                 r->resp_chunked = true;
-                tn = snprintf(tail, sizeof(tail), "Transfer-Encoding: chunked\r\n");
+                knd_buf_puts(h, "Transfer-Encoding: chunked\r\n");
             }
         }
     }
@@ -269,18 +304,14 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
         /* the handler sent Upgrade/Connection itself; the tunnel follows */
     } else if (will_close || c->upgraded) {
         c->close_after_write = true;
-        tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "Connection: close\r\n");
-    } else if (r->head.http_major == 1 && r->head.http_minor == 0) {
-        tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "Connection: keep-alive\r\n");
+        knd_buf_puts(h, "Connection: close\r\n");
+    } else if (http10) {
+        knd_buf_puts(h, "Connection: keep-alive\r\n");
     }
-    tn += snprintf(tail + tn, sizeof(tail) - (size_t)tn, "\r\n");
+    knd_buf_puts(h, "\r\n");
     /* Held until the first body bytes or the end: head and body leave in one write, so a small
      * response is one segment (as nginx does with writev). A 101 goes at once: the tunnel
      * follows. */
-    knd_buf_append(&r->held, line, (size_t)n);
-    if (headers)
-        knd_buf_puts(&r->held, headers);
-    knd_buf_append(&r->held, tail, (size_t)tn);
     if (status < 200)
         knd_http_req_write3(r, NULL, 0, NULL, 0, NULL, 0);
     else /* at the latest on the next loop turn: a head is never held waiting for a slow body */
@@ -393,11 +424,18 @@ size_t knd_http_resp_queued(const knd_http_req_t *r)
     return r->conn->h.stream.write_queue_size;
 }
 
+/*
+ * One read buffer for every connection of every server: the loop is single-threaded and a
+ * read is consumed (parsed, copied into `pending`, or handed to on_raw, which copies) before
+ * its callback returns, so no connection holds on to it between reads.
+ */
+static char knd_http_server_rbuf[65536];
+
 static void knd_http_conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    buf->base = knd_xmalloc(65536);
-    buf->len = 65536;
+    buf->base = knd_http_server_rbuf;
+    buf->len = sizeof(knd_http_server_rbuf);
 }
 
 static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -662,7 +700,8 @@ static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n
 static void knd_http_conn_resume_cb(uv_timer_t *t)
 {
     knd_http_conn_t *c = t->data;
-    if (c->write_failed) {
+    if (c->write_failed || (c->close_after_write && c->h.stream.write_queue_size == 0 &&
+                            (c->req == NULL || c->req->resp_ended))) {
         knd_http_conn_close(c);
         return;
     }
@@ -736,7 +775,6 @@ static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
     } else if (nread > 0) {
         knd_http_conn_process(c, buf->base, (size_t)nread);
     }
-    free(buf->base);
     if (nread >= 0)
         return;
     /* EOF or error: a request still waiting for its response is aborted. Like nginx (without

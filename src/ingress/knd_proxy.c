@@ -317,7 +317,7 @@ static void knd_proxy_head_headers(knd_proxy_t *p, knd_buf_t *b, const char **xf
         if (strncasecmp(name, "Knative-Serving-", 16) == 0 &&
             strcasecmp(name, "Knative-Serving-Tag") != 0)
             continue;
-        knd_buf_printf(b, "%s: %s\r\n", name, value);
+        knd_proxy_put_header(b, name, value);
     }
 }
 
@@ -328,11 +328,12 @@ static void knd_proxy_send_head(knd_proxy_t *p)
     knd_buf_t b;
     const char *xff = NULL, *fwd = NULL;
     knd_buf_init(&b);
-    knd_buf_printf(&b, "%s %s HTTP/1.1\r\n", llhttp_method_name((llhttp_method_t)h->method),
-                   knd_http_head_url(h));
+    knd_buf_reserve(&b, 1024);
+    knd_buf_cat(&b, llhttp_method_name((llhttp_method_t)h->method), " ", knd_http_head_url(h),
+                " HTTP/1.1\r\n", NULL);
     knd_proxy_head_headers(p, &b, &xff, &fwd);
-    knd_buf_printf(&b, "Knative-Serving-Revision: %s\r\nKnative-Serving-Namespace: %s\r\n",
-                   p->rev->name, p->rev->ns);
+    knd_buf_cat(&b, "Knative-Serving-Revision: ", p->rev->name,
+                "\r\nKnative-Serving-Namespace: ", p->rev->ns, "\r\n", NULL);
     if (p->default_route)
         knd_buf_puts(&b, "Knative-Serving-Default-Route: true\r\n");
     if (p->traced) {
@@ -340,20 +341,22 @@ static void knd_proxy_send_head(knd_proxy_t *p)
         knd_trace_headers(&p->up_span, &b);
     }
     if (xff)
-        knd_buf_printf(&b, "X-Forwarded-For: %s, %s\r\n", xff, req->peer);
+        knd_buf_cat(&b, "X-Forwarded-For: ", xff, ", ", req->peer, "\r\n", NULL);
     else
-        knd_buf_printf(&b, "X-Forwarded-For: %s\r\n", req->peer);
+        knd_buf_cat(&b, "X-Forwarded-For: ", req->peer, "\r\n", NULL);
     if (knd_http_head_get(h, "X-Forwarded-Proto") == NULL)
         knd_buf_puts(&b, "X-Forwarded-Proto: http\r\n");
     if (fwd)
-        knd_buf_printf(&b, "Forwarded: %s, for=%s;proto=http\r\n", fwd, req->peer);
+        knd_buf_cat(&b, "Forwarded: ", fwd, ", for=", req->peer, ";proto=http\r\n", NULL);
     else
-        knd_buf_printf(&b, "Forwarded: for=%s;proto=http\r\n", req->peer);
+        knd_buf_cat(&b, "Forwarded: for=", req->peer, ";proto=http\r\n", NULL);
     if (h->upgrade) {
         const char *up = knd_http_head_get(h, "Upgrade");
-        knd_buf_printf(&b, "Connection: Upgrade\r\nUpgrade: %s\r\n", up ? up : "websocket");
+        knd_buf_cat(&b, "Connection: Upgrade\r\nUpgrade: ", up ? up : "websocket", "\r\n", NULL);
     } else if (h->content_length >= 0) {
-        knd_buf_printf(&b, "Content-Length: %lld\r\n", (long long)h->content_length);
+        knd_buf_puts(&b, "Content-Length: ");
+        knd_buf_put_i64(&b, h->content_length);
+        knd_buf_puts(&b, "\r\n");
     } else if (h->chunked) {
         knd_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
         p->chunked_up = true;

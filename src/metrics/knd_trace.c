@@ -7,6 +7,7 @@
 #include "knd_trace_int.h"
 
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,30 +287,133 @@ bool knd_trace_is_header(const char *name)
 
 /* ------------------------------------------------------------------ endpoint */
 
-int knd_trace_parse_endpoint(const char *url, int *port, char *path_out, size_t n)
+/* A DNS name (or IPv4 address): labels of letters, digits, '-' and '_' (names in /etc/hosts
+ * may carry one) separated by single dots, a trailing dot allowed. */
+static int knd_trace_parse_host_name(const char *h, size_t n, knd_err_t *err)
 {
-    if (url == NULL || strncasecmp(url, "http://", 7) != 0 || n < 2)
-        return -1;
-    const char *host = url + 7;
-    const char *end = host + strcspn(host, ":/?#");
-    size_t hlen = (size_t)(end - host);
-    if (!((hlen == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
-          (hlen == 9 && strncasecmp(host, "localhost", 9) == 0)))
-        return -1;
-    long p = 80;
-    if (*end == ':') {
-        char *pe = NULL;
-        p = strtol(end + 1, &pe, 10);
-        if (pe == end + 1 || p < 1 || p > 65535 || (*pe != '\0' && *pe != '/'))
-            return -1;
-        end = pe;
+    if (n > 253)
+        return knd_err_set(err, KND_E_INVALID, "host name longer than 253 characters");
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c == '.') {
+            if (label == 0)
+                return knd_err_set(err, KND_E_INVALID, "empty label in host name");
+            label = 0;
+            continue;
+        }
+        if (!isalnum(c) && c != '-' && c != '_') {
+            if (isgraph(c))
+                return knd_err_set(err, KND_E_INVALID, "invalid character '%c' in host", c);
+            return knd_err_set(err, KND_E_INVALID, "invalid character 0x%02x in host", c);
+        }
+        if (++label > 63)
+            return knd_err_set(err, KND_E_INVALID, "host name label longer than 63 characters");
     }
-    if (*end != '\0' && *end != '/')
+    return 0;
+}
+
+/* The authority's host part (up to the port): a bracketed IPv6 address, an IPv4 address or a
+ * name. Sets *end past it. */
+static int knd_trace_parse_host(const char *a, size_t alen, knd_trace_endpoint_t *ep,
+                                const char **end, knd_err_t *err)
+{
+    bool v6 = a[0] == '[';
+    const char *h = v6 ? a + 1 : a;
+    const char *e = memchr(a, v6 ? ']' : ':', alen);
+    if (e == NULL && v6)
+        return knd_err_set(err, KND_E_INVALID, "IPv6 address without a closing ']'");
+    if (e == NULL)
+        e = a + alen;
+    size_t n = (size_t)(e - h);
+    *end = v6 ? e + 1 : e;
+    if (n == 0)
+        return knd_err_set(err, KND_E_INVALID, "no host");
+    if (n >= sizeof(ep->host))
+        return knd_err_set(err, KND_E_INVALID, "host longer than 253 characters");
+    memcpy(ep->host, h, n);
+    ep->host[n] = '\0';
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (v6) {
+        if (strchr(ep->host, '%') != NULL)
+            return knd_err_set(err, KND_E_INVALID, "IPv6 zone ids are not supported");
+        if (uv_inet_pton(AF_INET6, ep->host, addr) != 0)
+            return knd_err_set(err, KND_E_INVALID, "invalid IPv6 address \"%s\"", ep->host);
+        ep->family = AF_INET6;
+        return 0;
+    }
+    if (knd_trace_parse_host_name(h, n, err) != 0)
         return -1;
-    const char *path = *end == '/' ? end : "/";
-    if (strlen(path) >= n || strpbrk(path, " \r\n\t") != NULL)
+    ep->family = AF_UNSPEC;
+    /* Digits and dots only: meant as an IPv4 address (no top-level domain is numeric). */
+    if (strspn(ep->host, "0123456789.") == n) {
+        if (uv_inet_pton(AF_INET, ep->host, addr) != 0)
+            return knd_err_set(err, KND_E_INVALID, "invalid IPv4 address \"%s\"", ep->host);
+        ep->family = AF_INET;
+    }
+    return 0;
+}
+
+/* ":port" between the host and the path (or nothing: port 80). */
+static int knd_trace_parse_port(const char *p, const char *end, int *port, knd_err_t *err)
+{
+    *port = 80;
+    if (p == end)
+        return 0;
+    if (*p != ':')
+        return knd_err_set(err, KND_E_INVALID, "unexpected '%c' after the host", *p);
+    p++;
+    if (p == end)
+        return knd_err_set(err, KND_E_INVALID, "empty port");
+    long v = 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return knd_err_set(err, KND_E_INVALID, "port is not a number");
+        v = v * 10 + (*p - '0');
+        if (v > 65535)
+            return knd_err_set(err, KND_E_INVALID, "port out of range 1..65535");
+    }
+    if (v < 1)
+        return knd_err_set(err, KND_E_INVALID, "port out of range 1..65535");
+    *port = (int)v;
+    return 0;
+}
+
+int knd_trace_parse_endpoint(const char *url, knd_trace_endpoint_t *ep, knd_err_t *err)
+{
+    memset(ep, 0, sizeof(*ep));
+    if (url == NULL || url[0] == '\0')
+        return knd_err_set(err, KND_E_INVALID, "no URL");
+    if (strncasecmp(url, "https://", 8) == 0)
+        return knd_err_set(err, KND_E_INVALID,
+                           "https is not supported, only plain http:// collectors");
+    if (strncasecmp(url, "http://", 7) != 0)
+        return knd_err_set(err, KND_E_INVALID, "not an http:// URL");
+    const char *auth = url + 7;
+    size_t alen = strcspn(auth, "/?#");
+    if (memchr(auth, '@', alen) != NULL)
+        return knd_err_set(err, KND_E_INVALID, "credentials in the URL are not supported");
+    if (alen == 0)
+        return knd_err_set(err, KND_E_INVALID, "no host");
+    const char *hend = NULL;
+    if (knd_trace_parse_host(auth, alen, ep, &hend, err) != 0 ||
+        knd_trace_parse_port(hend, auth + alen, &ep->port, err) != 0)
         return -1;
-    strcpy(path_out, path);
-    *port = (int)p;
+    if (alen >= sizeof(ep->host_port))
+        return knd_err_set(err, KND_E_INVALID, "host and port longer than %zu characters",
+                           sizeof(ep->host_port) - 1);
+    memcpy(ep->host_port, auth, alen);
+    ep->host_port[alen] = '\0';
+    /* The request target: a fragment is the client's business and never sent. */
+    const char *path = auth + alen;
+    size_t plen = strcspn(path, "#");
+    bool slash = path[0] != '/';
+    if (plen + slash >= sizeof(ep->path))
+        return knd_err_set(err, KND_E_INVALID, "path longer than %zu characters",
+                           sizeof(ep->path) - 2);
+    for (size_t i = 0; i < plen; i++)
+        if ((unsigned char)path[i] <= ' ' || path[i] == 0x7f)
+            return knd_err_set(err, KND_E_INVALID, "space or control character in the path");
+    snprintf(ep->path, sizeof(ep->path), "%s%.*s", slash ? "/" : "", (int)plen, path);
     return 0;
 }

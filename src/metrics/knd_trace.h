@@ -4,9 +4,10 @@
  * to a Zipkin collector as Zipkin v2 JSON (docs/tracing.md).
  *
  * Ownership: the tracer owns a bounded queue of spans, serialized when recorded (knd_trace_span
- * copies everything it is given), two timers and at most one export connection at a time. It
- * runs on the loop it was created with and never blocks: a slow or dead collector costs the
- * queued spans (dropped and counted), never a request. knd_tracer_close releases it all.
+ * copies everything it is given), two timers, at most one name resolution and one export
+ * connection at a time. It runs on the loop it was created with and never blocks: a slow, dead
+ * or unresolvable collector costs the queued spans (dropped and counted), never a request.
+ * knd_tracer_close releases it all.
  *
  * Contexts (knd_trace_ctx_t) are plain values: ids are lowercase hex strings, parent_id is ""
  * for a root span.
@@ -19,6 +20,7 @@
 #include <uv.h>
 
 #include "knd_buf.h"
+#include "knd_err.h"
 #include "knd_http.h"
 
 typedef struct knd_tracer_s knd_tracer_t;
@@ -41,9 +43,12 @@ typedef struct {
 knd_tracer_t *knd_tracer_new(uv_loop_t *loop, const char *local_service);
 /**
  * From config-tracing: backend "zipkin" -> enabled, "none" -> disabled; zipkin_endpoint
- * `http://host[:port]/path` (copied; host must be 127.0.0.1 or localhost: a collector elsewhere
- * is logged once and its spans are dropped and counted); sample_rate 0..1 (clamped); debug
- * samples every request. Callable at any time: spans already queued leave to the new endpoint.
+ * `http://host[:port][/path]` (copied; host a DNS name, an IPv4 address or a bracketed IPv6
+ * address; NULL is ""). A name is resolved off the loop (uv_getaddrinfo) when a batch is due,
+ * and again after 30 s or a failed connect. An endpoint that does not parse (https:// included)
+ * or a name that does not resolve is logged once at WARN and its spans are dropped and counted.
+ * sample_rate 0..1 (clamped); debug samples every request. Callable at any time (the same
+ * endpoint again keeps what was resolved): spans already queued leave to the new endpoint.
  */
 void knd_tracer_configure(knd_tracer_t *t, bool enabled, const char *zipkin_endpoint,
                           double sample_rate, bool debug);
@@ -76,7 +81,8 @@ bool knd_trace_is_header(const char *name);
 void knd_trace_span(knd_tracer_t *t, const knd_trace_ctx_t *ctx, const char *name,
                     const char *kind, uint64_t start_us /* wall clock µs */,
                     uint64_t duration_us, const char *const *tags);
-/** Spans dropped: queue full, collector unreachable, slow, or answering non-2xx. */
+/** Spans dropped: queue full, endpoint unusable or unresolvable, collector unreachable, slow,
+ * or answering non-2xx. */
 uint64_t knd_tracer_dropped(const knd_tracer_t *t);
 /** Spans a collector accepted (2xx). */
 uint64_t knd_tracer_exported(const knd_tracer_t *t);
@@ -86,18 +92,33 @@ size_t knd_tracer_queued(const knd_tracer_t *t);
 void knd_tracer_set_timing(knd_tracer_t *t, uint64_t flush_ms, uint64_t timeout_ms);
 /**
  * Exports what is queued (one final batch, the rest dropped and counted), waits for a POST in
- * flight (bounded by the timeout), then closes its handles and frees t; done(data) after (done
- * may be NULL). t must not be used after this call.
+ * flight (bounded by the timeout) or a name resolution in flight (cancelled if it has not
+ * started, else bounded by the resolver's own timeout), then closes its handles and frees t;
+ * done(data) after (done may be NULL). t must not be used after this call. The final batch
+ * goes to the addresses last resolved, even if older than 30 s; a name never resolved is not
+ * resolved for it (its spans are dropped).
  */
 void knd_tracer_close(knd_tracer_t *t, void (*done)(void *), void *data);
 
 /** Wall clock now in microseconds since the epoch (for start_us). */
 uint64_t knd_trace_now_us(void);
+#define KND_TRACE_RESOLVE_MS 30000 /* a resolved collector name is trusted this long */
+
+/** A parsed collector URL. */
+typedef struct {
+    char host[256];      /* a name, or an address without brackets */
+    char host_port[264]; /* the Host header: host[:port] as written (IPv6 in brackets) */
+    int port;            /* 80 when left out */
+    int family;          /* AF_INET / AF_INET6 for an address literal, AF_UNSPEC for a name */
+    char path[2048];     /* request target: path and query, "/" when left out */
+} knd_trace_endpoint_t;
+
 /**
- * Parses a Zipkin endpoint URL `http://host[:port][/path]` (port 80 and path "/" by default)
- * into port and path (path copied into path_out, which has room for n bytes). Returns 0, or -1
- * if it is malformed or the host is not loopback (127.0.0.1 or localhost).
+ * Parses a Zipkin endpoint URL `http://host[:port][/path][?query]` into ep (a fragment is
+ * dropped). Returns 0, or -1 with err (KND_E_INVALID) saying why: not http:// (https:// is not
+ * supported), credentials, an invalid host, address or port, a path with spaces or control
+ * characters, or a part too long.
  */
-int knd_trace_parse_endpoint(const char *url, int *port, char *path_out, size_t n);
+int knd_trace_parse_endpoint(const char *url, knd_trace_endpoint_t *ep, knd_err_t *err);
 
 #endif

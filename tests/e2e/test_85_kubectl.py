@@ -337,7 +337,16 @@ def test_validation_errors_name_the_field(knd):
     path = knd.write(to_yaml(bad))
     p = kubectl(knd, "apply", "-f", path, check=False)
     assert p.returncode == 1
-    assert "spec.template.spec.containerConcurrency" in p.stderr, p.stderr
+    # One cause: kubectl prints it on the same line.
+    assert p.stderr.strip() == ('The Service "bad" is invalid: spec.template.spec.'
+                                'containerConcurrency: expected 0 <= -1 <= 1000'), p.stderr
+    # Several: one "* field: message" line each.
+    bad["spec"]["template"]["spec"]["timeoutSeconds"] = 99999
+    path = knd.write(to_yaml(bad))
+    p = kubectl(knd, "apply", "-f", path, check=False)
+    assert p.returncode == 1
+    assert "* spec.template.spec.containerConcurrency: expected 0 <= -1 <= 1000" in p.stderr
+    assert "* spec.template.spec.timeoutSeconds: expected 0 <= 99999 <= 600" in p.stderr
     assert knd.api("GET", knd.path("services", "bad")).status == 404
     unknown = ksvc("bad", marker=knd.marker)
     unknown["spec"]["template"]["spec"]["nosuchfield"] = 1

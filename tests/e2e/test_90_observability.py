@@ -48,14 +48,9 @@ def test_metrics_have_knative_names_and_pass_promtool(knd):
     if promtool is None:
         pytest.fail("promtool is not installed (Debian package prometheus; make test installs it)")
     p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
-    # The exposition parses cleanly (a format error is reported as "error while linting").
-    # promtool's naming lint flags exactly the two families whose names Knative itself chose,
-    # which the seed's dashboards query (revision_request_count, activator_request_count): they
-    # keep Knative's names on purpose; everything knd names itself passes.
-    out = (p.stdout + p.stderr).strip().splitlines()
-    knative_names = ("revision_request_count ", "activator_request_count ")
-    assert "error while linting" not in p.stdout + p.stderr, out
-    assert all(l.startswith(knative_names) for l in out), out
+    # The exposition parses and passes every lint, Knative's names included (docs/metrics.md:
+    # the two counters Knative named without _total are declared untyped).
+    assert p.returncode == 0 and (p.stdout + p.stderr).strip() == "", p.stdout + p.stderr
 
 
 def test_request_log_json_lines(knd):

@@ -1,8 +1,10 @@
 /*
  * test_knd_trace.c - knd_trace: parsing W3C traceparent and B3 (single and multi) headers, id
- * format, child contexts, propagation headers, sampling rates, and export of Zipkin v2 JSON to a
- * collector stub (knd_http_server on 127.0.0.1 port 0) that can accept, fail or hang - plus a
- * collector that is down and a full queue.
+ * format, child contexts, propagation headers, sampling rates, collector URLs, and export of
+ * Zipkin v2 JSON to a collector stub (knd_http_server on 127.0.0.1 port 0, or [::1] when the
+ * machine has IPv6 loopback) that can accept, fail or hang - reached by address or through the
+ * name "localhost" (uv_getaddrinfo) - plus a collector that is down, a name that does not
+ * resolve, an https:// endpoint and a full queue. Log lines are read from a captured stderr.
  *
  * Every test owns its loop; teardown closes the tracer and the stub, drains the loop and
  * requires uv_loop_close() == 0 (ASan checks leaks).
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -22,26 +25,28 @@
 #include "knd_err.h"
 #include "knd_http_server.h"
 #include "knd_trace.h"
+#include "knd_trace_int.h" /* resolution counters and the age of an answer */
 
 typedef enum { COL_ACCEPT = 0, COL_FAIL, COL_HANG } col_mode_t;
 
 typedef struct {
     uv_loop_t loop;
     knd_tracer_t *t;
-    knd_http_server_t *srv;
+    knd_http_server_t *srv, *srv6;
     int port;
     col_mode_t mode;
     bool srv_done, tracer_done;
     int posts, aborts;
     knd_buf_t cur;          /* the body being received */
     json_t *spans;          /* every span the collector received (array) */
-    char url[256], ctype[128], method[16];
+    char url[256], ctype[128], method[16], host[300];
+    int log_fd, saved_stderr; /* stderr captured into log_fd while saved_stderr >= 0 */
 } fx_t;
 
-#define WAIT_FOR(fx, expr)                                                                        \
+#define WAIT_FOR_MS(fx, expr, ms)                                                                 \
     do {                                                                                          \
         uv_update_time(&(fx)->loop);                                                              \
-        uint64_t wait_deadline_ = uv_now(&(fx)->loop) + 5000;                                     \
+        uint64_t wait_deadline_ = uv_now(&(fx)->loop) + (ms);                                     \
         while (!(expr) && uv_now(&(fx)->loop) < wait_deadline_) {                                 \
             uv_run(&(fx)->loop, UV_RUN_NOWAIT);                                                   \
             uv_sleep(1);                                                                          \
@@ -50,6 +55,9 @@ typedef struct {
         if (!(expr))                                                                              \
             fail_msg("timed out waiting for %s", #expr);                                          \
     } while (0)
+#define WAIT_FOR(fx, expr) WAIT_FOR_MS(fx, expr, 5000)
+/* A name that does not exist may take the resolver its own timeout to say so. */
+#define WAIT_FOR_RESOLVER(fx, expr) WAIT_FOR_MS(fx, expr, 20000)
 
 /* ------------------------------------------------------------------ collector stub */
 
@@ -90,6 +98,8 @@ static void test_col_on_request(knd_http_req_t *r, void *data)
     snprintf(fx->url, sizeof(fx->url), "%s", knd_http_head_url(&r->head));
     const char *ct = knd_http_head_get(&r->head, "Content-Type");
     snprintf(fx->ctype, sizeof(fx->ctype), "%s", ct ? ct : "");
+    const char *host = knd_http_head_get(&r->head, "Host");
+    snprintf(fx->host, sizeof(fx->host), "%s", host ? host : "");
     snprintf(fx->method, sizeof(fx->method), "%s", llhttp_method_name(r->head.method));
     r->on_body = test_col_on_body;
     r->on_body_end = test_col_on_body_end;
@@ -118,8 +128,44 @@ static int test_setup(void **state)
     knd_buf_init(&fx->cur);
     fx->spans = json_array();
     fx->t = knd_tracer_new(&fx->loop, "knd");
+    fx->log_fd = fx->saved_stderr = -1;
     *state = fx;
     return 0;
+}
+
+/* ------------------------------------------------------------------ log capture */
+
+static void test_log_capture(fx_t *fx)
+{
+    char path[] = "/tmp/test_knd_trace_log_XXXXXX";
+    fx->log_fd = mkstemp(path);
+    assert_true(fx->log_fd >= 0);
+    unlink(path);
+    fx->saved_stderr = dup(STDERR_FILENO);
+    assert_true(dup2(fx->log_fd, STDERR_FILENO) >= 0);
+}
+
+static void test_log_restore(fx_t *fx)
+{
+    if (fx->saved_stderr < 0)
+        return;
+    dup2(fx->saved_stderr, STDERR_FILENO);
+    close(fx->saved_stderr);
+    fx->saved_stderr = -1;
+}
+
+/* Lines of the captured log containing both a and b (b may be NULL). */
+static int test_log_count(fx_t *fx, const char *a, const char *b)
+{
+    off_t n = lseek(fx->log_fd, 0, SEEK_END);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_int_equal(pread(fx->log_fd, text, (size_t)n, 0), n);
+    int count = 0;
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
+        if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL))
+            count++;
+    free(text);
+    return count;
 }
 
 static void test_close_tracer(fx_t *fx)
@@ -134,7 +180,14 @@ static void test_close_tracer(fx_t *fx)
 static int test_teardown(void **state)
 {
     fx_t *fx = *state;
+    test_log_restore(fx);
+    if (fx->log_fd >= 0)
+        close(fx->log_fd);
     test_close_tracer(fx);
+    if (fx->srv6) {
+        knd_http_server_abort_all(fx->srv6);
+        knd_http_server_close(fx->srv6, NULL, NULL);
+    }
     if (fx->srv) {
         knd_http_server_abort_all(fx->srv);
         knd_http_server_close(fx->srv, test_col_closed, fx);
@@ -464,39 +517,90 @@ static void test_sampling(void **state)
 static void test_endpoint_parse(void **state)
 {
     (void)state;
-    int port = 0;
-    char path[64];
-    assert_int_equal(knd_trace_parse_endpoint("http://127.0.0.1:9411/api/v2/spans", &port, path,
-                                              sizeof(path)),
-                     0);
-    assert_int_equal(port, 9411);
-    assert_string_equal(path, "/api/v2/spans");
-    assert_int_equal(knd_trace_parse_endpoint("http://localhost", &port, path, sizeof(path)), 0);
-    assert_int_equal(port, 80);
-    assert_string_equal(path, "/");
-    assert_int_equal(knd_trace_parse_endpoint("HTTP://LOCALHOST:1/x?y=1", &port, path,
-                                              sizeof(path)),
-                     0);
-    assert_int_equal(port, 1);
-    assert_string_equal(path, "/x?y=1");
-    static const char *const bad[] = {
-        "http://zipkin.istio-system.svc.cluster.local:9411/api/v2/spans",
-        "https://127.0.0.1:9411/api/v2/spans",
-        "http://127.0.0.1:0/x",
-        "http://127.0.0.1:65536/x",
-        "http://127.0.0.1:/x",
-        "http://127.0.0.1:12ab/x",
-        "http://127.0.0.10:9411/",
-        "http://127.0.0.1:9411/a b",
-        "127.0.0.1:9411",
-        "",
+    static const struct {
+        const char *url, *host, *host_port;
+        int port, family;
+        const char *path;
+    } good[] = {
+        {"http://127.0.0.1:9411/api/v2/spans", "127.0.0.1", "127.0.0.1:9411", 9411, AF_INET,
+         "/api/v2/spans"},
+        {"http://localhost", "localhost", "localhost", 80, AF_UNSPEC, "/"},
+        {"HTTP://LOCALHOST:1/x?y=1", "LOCALHOST", "LOCALHOST:1", 1, AF_UNSPEC, "/x?y=1"},
+        {"http://zipkin.istio-system.svc.cluster.local:9411/api/v2/spans",
+         "zipkin.istio-system.svc.cluster.local", "zipkin.istio-system.svc.cluster.local:9411",
+         9411, AF_UNSPEC, "/api/v2/spans"},
+        {"http://jaeger-collector.observability:9411", "jaeger-collector.observability",
+         "jaeger-collector.observability:9411", 9411, AF_UNSPEC, "/"},
+        {"http://collector.example.com.:80/api/v2/spans#top", "collector.example.com.",
+         "collector.example.com.:80", 80, AF_UNSPEC, "/api/v2/spans"},
+        {"http://my_host:9411/", "my_host", "my_host:9411", 9411, AF_UNSPEC, "/"},
+        {"http://10.0.0.5:9411?x=1", "10.0.0.5", "10.0.0.5:9411", 9411, AF_INET, "/?x=1"},
+        {"http://192.0.2.1:65535/a/b/c", "192.0.2.1", "192.0.2.1:65535", 65535, AF_INET,
+         "/a/b/c"},
+        {"http://[::1]:9411/api/v2/spans", "::1", "[::1]:9411", 9411, AF_INET6, "/api/v2/spans"},
+        {"http://[2001:DB8::7]/", "2001:DB8::7", "[2001:DB8::7]", 80, AF_INET6, "/"},
+        {"http://[::ffff:127.0.0.1]:09411", "::ffff:127.0.0.1", "[::ffff:127.0.0.1]:09411", 9411,
+         AF_INET6, "/"},
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (knd_trace_parse_endpoint(bad[i], &port, path, sizeof(path)) == 0)
-            fail_msg("accepted endpoint \"%s\"", bad[i]);
-    assert_int_equal(knd_trace_parse_endpoint(NULL, &port, path, sizeof(path)), -1);
-    assert_int_equal(knd_trace_parse_endpoint("http://127.0.0.1/a-long-path", &port, path, 8),
-                     -1);
+    knd_trace_endpoint_t ep;
+    knd_err_t err;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (knd_trace_parse_endpoint(good[i].url, &ep, &err) != 0)
+            fail_msg("rejected \"%s\": %s", good[i].url, err.msg);
+        if (strcmp(ep.host, good[i].host) != 0 || strcmp(ep.host_port, good[i].host_port) != 0 ||
+            ep.port != good[i].port || ep.family != good[i].family ||
+            strcmp(ep.path, good[i].path) != 0)
+            fail_msg("\"%s\" -> host \"%s\" host_port \"%s\" port %d family %d path \"%s\"",
+                     good[i].url, ep.host, ep.host_port, ep.port, ep.family, ep.path);
+    }
+
+    char long_label[128], long_path[2100];
+    snprintf(long_label, sizeof(long_label), "http://%064d.example/", 7);
+    memcpy(long_path, "http://h/", 9);
+    memset(long_path + 9, 'p', sizeof(long_path) - 10);
+    long_path[sizeof(long_path) - 1] = '\0';
+    const struct {
+        const char *url, *why;
+    } bad[] = {
+        {"https://127.0.0.1:9411/api/v2/spans", "https is not supported"},
+        {"HTTPS://zipkin.example.com/api/v2/spans", "https is not supported"},
+        {"ftp://zipkin/", "not an http:// URL"},
+        {"127.0.0.1:9411", "not an http:// URL"},
+        {"", "no URL"},
+        {NULL, "no URL"},
+        {"http://", "no host"},
+        {"http:///api/v2/spans", "no host"},
+        {"http://:9411/", "no host"},
+        {"http://[]:9411/", "no host"},
+        {"http://user:secret@zipkin:9411/", "credentials"},
+        {"http://127.0.0.1:0/x", "port out of range"},
+        {"http://127.0.0.1:65536/x", "port out of range"},
+        {"http://127.0.0.1:99999999999999999999/x", "port out of range"},
+        {"http://127.0.0.1:/x", "empty port"},
+        {"http://127.0.0.1:12ab/x", "port is not a number"},
+        {"http://127.0.0.1:9411/a b", "space or control character"},
+        {"http://127.0.0.1:9411/a\r\nX-Evil: 1", "space or control character"},
+        {"http://256.1.1.1/", "invalid IPv4 address"},
+        {"http://127.0.0.1./", "invalid IPv4 address"},
+        {"http://[::1/", "closing ']'"},
+        {"http://[::g]/", "invalid IPv6 address"},
+        {"http://[127.0.0.1]/", "invalid IPv6 address"},
+        {"http://[fe80::1%25eth0]:9411/", "zone ids"},
+        {"http://[::1]x/", "unexpected 'x' after the host"},
+        {"http://zip kin/", "invalid character 0x20 in host"},
+        {"http://zip*kin/", "invalid character '*' in host"},
+        {"http://a..b/", "empty label"},
+        {"http://.a/", "empty label"},
+        {long_label, "label longer than 63"},
+        {long_path, "path longer than"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        knd_err_clear(&err);
+        if (knd_trace_parse_endpoint(bad[i].url, &ep, &err) == 0)
+            fail_msg("accepted endpoint \"%s\"", bad[i].url);
+        if (err.code != KND_E_INVALID || strstr(err.msg, bad[i].why) == NULL)
+            fail_msg("\"%s\": reason \"%s\", expected \"%s\"", bad[i].url, err.msg, bad[i].why);
+    }
 }
 
 /* ------------------------------------------------------------------ export */
@@ -545,6 +649,9 @@ static void test_export_batch(void **state)
     assert_string_equal(fx->method, "POST");
     assert_string_equal(fx->url, "/api/v2/spans");
     assert_string_equal(fx->ctype, "application/json");
+    char host[64];
+    snprintf(host, sizeof(host), "127.0.0.1:%d", fx->port);
+    assert_string_equal(fx->host, host);
     assert_int_equal(json_array_size(fx->spans), 3);
 
     json_t *s = test_find_span(fx, "hello.default.example.com");
@@ -678,20 +785,172 @@ static void test_queue_bound(void **state)
     assert_int_equal(json_array_size(fx->spans), KND_TRACE_QUEUE_MAX);
 }
 
-static void test_non_loopback_endpoint(void **state)
+/* A collector named by DNS: resolved off the loop once, the answer reused for 30 s and asked
+ * again after a failed connect; the Host header names the endpoint as written. */
+static void test_export_via_name(void **state)
 {
     fx_t *fx = *state;
-    knd_tracer_configure(fx->t, true,
-                         "http://zipkin.istio-system.svc.cluster.local:9411/api/v2/spans", 1.0,
-                         false);
+    char url[128], host[64];
+    snprintf(url, sizeof(url), "http://localhost:%d/api/v2/spans", fx->port);
+    snprintf(host, sizeof(host), "localhost:%d", fx->port);
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    knd_tracer_set_timing(fx->t, 20, 0);
+    test_record_n(fx, 3);
+    assert_int_equal(knd_tracer_queued(fx->t), 3); /* nothing was resolved on the way in */
+    assert_int_equal(fx->t->resolutions, 0);
+    WAIT_FOR(fx, knd_tracer_exported(fx->t) == 3);
+    assert_int_equal(fx->t->resolutions, 1);
+    assert_string_equal(fx->host, host);
+    assert_string_equal(fx->url, "/api/v2/spans");
+    /* The answer is reused, also when the same endpoint is configured again. */
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    test_record_n(fx, 2);
+    WAIT_FOR(fx, knd_tracer_exported(fx->t) == 5);
+    assert_int_equal(fx->t->resolutions, 1);
+    /* An answer older than KND_TRACE_RESOLVE_MS is asked for again. */
+    fx->t->resolved_at -= KND_TRACE_RESOLVE_MS;
+    test_record_n(fx, 1);
+    WAIT_FOR(fx, knd_tracer_exported(fx->t) == 6);
+    assert_int_equal(fx->t->resolutions, 2);
+    assert_int_equal(knd_tracer_dropped(fx->t), 0);
+    /* The collector goes away: that batch is dropped, and the next one asks the resolver
+     * again before connecting. */
+    knd_http_server_close(fx->srv, test_col_closed, fx);
+    fx->srv = NULL;
+    WAIT_FOR(fx, fx->srv_done);
+    test_record_n(fx, 2);
+    WAIT_FOR(fx, knd_tracer_dropped(fx->t) == 2);
+    assert_int_equal(fx->t->resolutions, 2);
+    test_record_n(fx, 1);
+    WAIT_FOR(fx, knd_tracer_dropped(fx->t) == 3);
+    assert_int_equal(fx->t->resolutions, 3);
+    assert_int_equal(knd_tracer_exported(fx->t), 6);
+}
+
+/* An IPv6 literal: connected to directly (no resolver), Host in brackets. */
+static void test_export_ipv6_literal(void **state)
+{
+    fx_t *fx = *state;
+    knd_err_t err;
+    if (knd_http_server_listen_tcp(&fx->loop, "::1", 0, NULL, test_col_on_request, fx, &fx->srv6,
+                                   &err) != 0) {
+        fx->srv6 = NULL;
+        print_message("no IPv6 loopback here (%s): skipped\n", err.msg);
+        skip();
+    }
+    int port = knd_http_server_port(fx->srv6);
+    char url[128], host[64];
+    snprintf(url, sizeof(url), "http://[::1]:%d/api/v2/spans?v6=1", port);
+    snprintf(host, sizeof(host), "[::1]:%d", port);
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    knd_tracer_set_timing(fx->t, 20, 0);
+    test_record_n(fx, 4);
+    WAIT_FOR(fx, knd_tracer_exported(fx->t) == 4);
+    assert_int_equal(fx->posts, 1);
+    assert_string_equal(fx->host, host);
+    assert_string_equal(fx->url, "/api/v2/spans?v6=1");
+    assert_int_equal(fx->t->resolutions, 0);
+    assert_int_equal(knd_tracer_dropped(fx->t), 0);
+}
+
+/* A name that does not resolve: spans dropped and counted, the failure logged once per
+ * endpoint, the answer kept for 30 s like a good one; a working endpoint afterwards exports. */
+static void test_unresolvable_endpoint(void **state)
+{
+    fx_t *fx = *state;
+    const char *url = "http://nosuch.invalid:9411/api/v2/spans";
+    test_log_capture(fx);
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
     knd_tracer_set_timing(fx->t, 10, 0);
     assert_true(knd_tracer_enabled(fx->t));
     test_record_n(fx, 3);
-    WAIT_FOR(fx, knd_tracer_dropped(fx->t) == 3);
-    /* Reconfigured to a local collector, the next spans arrive. */
+    assert_int_equal(knd_tracer_queued(fx->t), 3);
+    assert_int_equal(knd_tracer_dropped(fx->t), 0);
+    WAIT_FOR_RESOLVER(fx, knd_tracer_dropped(fx->t) == 3);
+    assert_int_equal(fx->t->resolutions, 1);
+    /* Within 30 s the failed answer stands: dropped without asking again. */
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    test_record_n(fx, 2);
+    WAIT_FOR(fx, knd_tracer_dropped(fx->t) == 5);
+    assert_int_equal(fx->t->resolutions, 1);
+    /* Asked again later: it still fails, and is not logged again. */
+    fx->t->resolved_at -= KND_TRACE_RESOLVE_MS;
+    test_record_n(fx, 1);
+    WAIT_FOR_RESOLVER(fx, knd_tracer_dropped(fx->t) == 6);
+    assert_int_equal(fx->t->resolutions, 2);
+    assert_int_equal(test_log_count(fx, "nosuch.invalid", NULL), 1);
+    assert_int_equal(test_log_count(fx, "WARN", "cannot resolve nosuch.invalid"), 1);
+    /* Another endpoint is another warning. */
+    knd_tracer_configure(fx->t, true, "http://other.invalid/", 1.0, false);
+    test_record_n(fx, 1);
+    WAIT_FOR_RESOLVER(fx, knd_tracer_dropped(fx->t) == 7);
+    assert_int_equal(test_log_count(fx, "WARN", "other.invalid"), 1);
+    test_log_restore(fx);
+    assert_int_equal(knd_tracer_exported(fx->t), 0);
+    assert_int_equal(fx->posts, 0);
+    /* Reconfigured to a reachable collector, the next spans arrive. */
     test_configure_local(fx, 1.0);
     test_record_n(fx, 2);
     WAIT_FOR(fx, knd_tracer_exported(fx->t) == 2);
+    assert_int_equal(knd_tracer_dropped(fx->t), 7);
+}
+
+/* https:// stays unsupported: a clear warning naming the endpoint, once; spans dropped. */
+static void test_https_endpoint(void **state)
+{
+    fx_t *fx = *state;
+    const char *url = "https://zipkin.example.com:9411/api/v2/spans";
+    test_log_capture(fx);
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    knd_tracer_set_timing(fx->t, 10, 0);
+    test_record_n(fx, 3);
+    WAIT_FOR(fx, knd_tracer_dropped(fx->t) == 3);
+    knd_tracer_configure(fx->t, true, url, 0.5, false);
+    assert_int_equal(test_log_count(fx, "WARN", url), 1);
+    assert_int_equal(test_log_count(fx, url, "https is not supported"), 1);
+    /* Disabled, a bad endpoint is not worth a warning; enabled again it is (once). */
+    knd_tracer_configure(fx->t, false, "https://elsewhere/", 1.0, false);
+    assert_int_equal(test_log_count(fx, "https://elsewhere/", NULL), 0);
+    knd_tracer_configure(fx->t, true, "https://elsewhere/", 1.0, false);
+    knd_tracer_configure(fx->t, true, "https://elsewhere/", 1.0, false);
+    assert_int_equal(test_log_count(fx, "https://elsewhere/", NULL), 1);
+    test_log_restore(fx);
+    assert_int_equal(fx->t->resolutions, 0);
+    assert_int_equal(knd_tracer_exported(fx->t), 0);
+}
+
+static void test_block_work(uv_work_t *w)
+{
+    (void)w;
+    uv_sleep(300);
+}
+
+static void test_block_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+/* close while the resolver has not answered: the lookup is cancelled (the thread pool is kept
+ * busy so it cannot start), its callback still runs before the tracer is freed, and the spans
+ * that were waiting for it are dropped. */
+static void test_close_while_resolving(void **state)
+{
+    fx_t *fx = *state;
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    int threads = env ? atoi(env) : 4;
+    for (int i = 0; i < threads; i++)
+        assert_int_equal(uv_queue_work(&fx->loop, calloc(1, sizeof(uv_work_t)), test_block_work,
+                                       test_block_done),
+                         0);
+    char url[128];
+    snprintf(url, sizeof(url), "http://localhost:%d/api/v2/spans", fx->port);
+    knd_tracer_configure(fx->t, true, url, 1.0, false);
+    test_record_n(fx, KND_TRACE_BATCH_MIN);
+    WAIT_FOR(fx, fx->t->resolving);
+    test_close_tracer(fx);
+    assert_int_equal(fx->posts, 0);
 }
 
 /* A batch on its way is sent as it was built, whatever the configuration becomes meanwhile. */
@@ -755,7 +1014,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_collector_fails, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_export_collector_slow, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound, test_setup, test_teardown),
-        cmocka_unit_test_setup_teardown(test_non_loopback_endpoint, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_export_via_name, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_export_ipv6_literal, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_unresolvable_endpoint, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_https_endpoint, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_close_while_resolving, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_reconfigure_during_export, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_close_flushes, test_setup, test_teardown),
