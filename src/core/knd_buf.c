@@ -39,20 +39,6 @@ void knd_buf_reserve(knd_buf_t *b, size_t extra)
     b->p[b->len] = '\0'; /* knd_buf_cstr must stay valid after a bare reserve */
 }
 
-void knd_buf_append(knd_buf_t *b, const void *p, size_t n)
-{
-    knd_buf_reserve(b, n);
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void knd_buf_puts(knd_buf_t *b, const char *s)
-{
-    knd_buf_append(b, s, strlen(s));
-}
-
 void knd_buf_cat(knd_buf_t *b, ...)
 {
     va_list ap;

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "knd_types.h"
 
@@ -19,8 +20,25 @@ void knd_buf_init(knd_buf_t *b);
 void knd_buf_free(knd_buf_t *b);
 void knd_buf_reset(knd_buf_t *b);
 void knd_buf_reserve(knd_buf_t *b, size_t extra);
-void knd_buf_append(knd_buf_t *b, const void *p, size_t n);
-void knd_buf_puts(knd_buf_t *b, const char *s);
+
+/* Inline: the proxy builds every request and response head with these. */
+static inline void knd_buf_append(knd_buf_t *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        knd_buf_reserve(b, n);
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static inline void knd_buf_puts(knd_buf_t *b, const char *s)
+{
+    knd_buf_append(b, s, strlen(s));
+}
+
+/* Appends a string literal, its length known at compile time. */
+#define KND_BUF_LIT(b, lit) knd_buf_append((b), (lit), sizeof(lit) - 1)
 void knd_buf_printf(knd_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Appends each string of a NULL-terminated list: the hot path's printf("%s%s%s"), without
  * parsing a format. */

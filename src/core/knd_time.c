@@ -25,6 +25,20 @@ void knd_time_rfc3339(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+const char *knd_time_rfc3339_now(void)
+{
+    static time_t last = (time_t)-1;
+    static char buf[32];
+    time_t t = time(NULL);
+    if (t != last) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        last = t;
+    }
+    return buf;
+}
+
 /* Go's time.ParseDuration: a sequence of decimal numbers with an optional fraction, each with a
  * unit; no exponents, no hex, "0" alone needs no unit. */
 int knd_time_parse_duration_s(const char *s, double *out_s)

@@ -79,11 +79,13 @@ static void knd_ingress_log_tick(uv_timer_t *t)
     knd_ingress_log_flush(t->data);
 }
 
-void knd__ingress_log(knd_ingress_t *ing, const char *line, size_t n)
+knd_buf_t *knd__ingress_log_buf(knd_ingress_t *ing)
 {
-    if (ing->log_buf.len + n > KND_LOG_MAX_BYTES)
-        return;
-    knd_buf_append(&ing->log_buf, line, n);
+    return ing->log_buf.len > KND_LOG_MAX_BYTES ? NULL : &ing->log_buf;
+}
+
+void knd__ingress_log_done(knd_ingress_t *ing)
+{
     /* Appends to a regular file land in the page cache: batching keeps it to a few write(2)s. */
     if (ing->log_buf.len >= KND_LOG_FLUSH_BYTES)
         knd_ingress_log_flush(ing);

@@ -24,7 +24,12 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
                       const knd_rt_entry_t *entry, const knd_rt_target_t *target,
                       bool default_route);
 
-/** Appends one request log line (a JSON object and "\n"); flushed in batches. */
-void knd__ingress_log(knd_ingress_t *ing, const char *line, size_t n);
+/**
+ * The request log's pending lines, to append one line to in place (a JSON object and "\n"),
+ * or NULL while the buffer is over its limit (the line is dropped). Call knd__ingress_log_done
+ * after appending: lines are flushed in batches.
+ */
+knd_buf_t *knd__ingress_log_buf(knd_ingress_t *ing);
+void knd__ingress_log_done(knd_ingress_t *ing);
 
 #endif

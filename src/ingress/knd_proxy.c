@@ -63,18 +63,25 @@ static void knd_proxy_timer_closed(uv_handle_t *h)
     free(h->data);
 }
 
-/* Appends s as a JSON string (quoted, escaped) without a JSON library round trip. */
+/* Bytes a JSON string cannot hold as they are: control characters, '"' and '\\'. */
+static const unsigned char knd_proxy_json_escape[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* Appends s as a JSON string (quoted, escaped) without a JSON library round trip. Most
+ * strings need no escaping: one table-driven scan, one copy. */
 static void knd_proxy_json_str(knd_buf_t *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    knd_buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        const unsigned char *run = p;
-        while (*p >= 0x20 && *p != '"' && *p != '\\')
-            p++;
-        knd_buf_append(b, run, (size_t)(p - run));
-        if (*p == '\0')
-            break;
+    const unsigned char *p = (const unsigned char *)s;
+    while (!knd_proxy_json_escape[*p])
+        p++;
+    size_t n = (size_t)(p - (const unsigned char *)s);
+    knd_buf_reserve(b, n + 2);
+    b->p[b->len++] = '"';
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    while (*p) {
         char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
         if (*p == '"' || *p == '\\') {
             esc[1] = (char)*p;
@@ -82,52 +89,48 @@ static void knd_proxy_json_str(knd_buf_t *b, const char *s)
         } else {
             knd_buf_append(b, esc, 6);
         }
+        const unsigned char *run = ++p;
+        while (!knd_proxy_json_escape[*p])
+            p++;
+        knd_buf_append(b, run, (size_t)(p - run));
     }
-    knd_buf_append(b, "\"", 1);
+    KND_BUF_LIT(b, "\"");
 }
 
-static void knd_proxy_json_num(knd_buf_t *b, const char *key, uint64_t v)
-{
-    char tmp[24], out[48];
-    size_t k = 0, n = 0;
-    do
-        tmp[k++] = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    out[n++] = ',';
-    out[n++] = '"';
-    for (const char *q = key; *q; q++)
-        out[n++] = *q;
-    out[n++] = '"';
-    out[n++] = ':';
-    while (k)
-        out[n++] = tmp[--k];
-    knd_buf_append(b, out, n);
-}
+/* ,"key":v with key a literal */
+#define KND_PROXY_JSON_NUM(b, key, v)                                                             \
+    do {                                                                                          \
+        KND_BUF_LIT((b), ",\"" key "\":");                                                        \
+        knd_buf_put_i64((b), (int64_t)(v));                                                       \
+    } while (0)
 
-/* One JSON line per request (config-observability logging.enable-request-log). Built by hand:
- * this runs for every request while the log is on. */
+/* One JSON line per request (config-observability logging.enable-request-log), written in place
+ * into the log's pending batch. Built by hand: this runs for every request while the log is on. */
 static void knd_proxy_log(knd_proxy_t *p, uint64_t ms)
 {
-    knd_buf_t b;
-    knd_buf_init(&b);
-    knd_buf_reserve(&b, 512);
-    knd_buf_puts(&b, p->log_head);
-    knd_proxy_json_num(&b, "status", (uint64_t)p->status);
-    knd_proxy_json_num(&b, "bytes_in", p->bytes_in);
-    knd_proxy_json_num(&b, "bytes_out", p->bytes_out);
-    knd_proxy_json_num(&b, "latency_ms", ms);
-    knd_proxy_json_num(&b, "queue_wait_ms", p->wait_ms);
-    knd_buf_puts(&b, p->cold ? ",\"cold_start\":true,\"namespace\":" : ",\"cold_start\":false,\"namespace\":");
-    knd_proxy_json_str(&b, p->rev->ns);
-    knd_buf_puts(&b, ",\"revision\":");
-    knd_proxy_json_str(&b, p->rev->name);
-    knd_buf_puts(&b, ",\"instance\":");
-    knd_proxy_json_str(&b, p->instance);
-    knd_buf_puts(&b, ",\"trace_id\":");
-    knd_proxy_json_str(&b, p->traced ? p->span.trace_id : "");
-    knd_buf_puts(&b, "}\n");
-    knd__ingress_log(p->ing, b.p, b.len);
-    knd_buf_free(&b);
+    knd_buf_t *b = knd__ingress_log_buf(p->ing);
+    if (b == NULL)
+        return; /* the disk is not keeping up: lines are dropped, never requests */
+    knd_buf_reserve(b, 512);
+    knd_buf_puts(b, p->log_head);
+    KND_PROXY_JSON_NUM(b, "status", p->status);
+    KND_PROXY_JSON_NUM(b, "bytes_in", p->bytes_in);
+    KND_PROXY_JSON_NUM(b, "bytes_out", p->bytes_out);
+    KND_PROXY_JSON_NUM(b, "latency_ms", ms);
+    KND_PROXY_JSON_NUM(b, "queue_wait_ms", p->wait_ms);
+    if (p->cold)
+        KND_BUF_LIT(b, ",\"cold_start\":true,\"namespace\":");
+    else
+        KND_BUF_LIT(b, ",\"cold_start\":false,\"namespace\":");
+    knd_proxy_json_str(b, p->rev->ns);
+    KND_BUF_LIT(b, ",\"revision\":");
+    knd_proxy_json_str(b, p->rev->name);
+    KND_BUF_LIT(b, ",\"instance\":");
+    knd_proxy_json_str(b, p->instance);
+    KND_BUF_LIT(b, ",\"trace_id\":");
+    knd_proxy_json_str(b, p->traced ? p->span.trace_id : "");
+    KND_BUF_LIT(b, "}\n");
+    knd__ingress_log_done(p->ing);
 }
 
 /* The request's spans (SPEC: ingress -> activator queue -> instance request), ended now. */
@@ -657,19 +660,21 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
         p->start_us = knd_trace_now_us();
     }
     if (ing->opt.request_log) {
-        char ts[32];
+        const char *host = knd_http_head_get(&req->head, "Host") ?: "";
+        const char *url = knd_http_head_url(&req->head);
         knd_buf_t h;
         knd_buf_init(&h);
-        knd_time_rfc3339(ts);
-        knd_buf_puts(&h, "{\"time\":");
-        knd_proxy_json_str(&h, ts);
-        knd_buf_puts(&h, ",\"method\":");
+        knd_buf_reserve(&h, 160 + strlen(host) + strlen(url));
+        KND_BUF_LIT(&h, "{\"time\":\"");
+        knd_buf_puts(&h, knd_time_rfc3339_now());
+        KND_BUF_LIT(&h, "\"");
+        KND_BUF_LIT(&h, ",\"method\":");
         knd_proxy_json_str(&h, llhttp_method_name((llhttp_method_t)req->head.method));
-        knd_buf_puts(&h, ",\"host\":");
-        knd_proxy_json_str(&h, knd_http_head_get(&req->head, "Host") ?: "");
-        knd_buf_puts(&h, ",\"path\":");
-        knd_proxy_json_str(&h, knd_http_head_url(&req->head));
-        knd_buf_puts(&h, ",\"remote_addr\":");
+        KND_BUF_LIT(&h, ",\"host\":");
+        knd_proxy_json_str(&h, host);
+        KND_BUF_LIT(&h, ",\"path\":");
+        knd_proxy_json_str(&h, url);
+        KND_BUF_LIT(&h, ",\"remote_addr\":");
         knd_proxy_json_str(&h, req->peer);
         p->log_head = knd_buf_steal(&h); /* the rest is appended when the request ends */
     }

@@ -76,6 +76,12 @@ def test_request_log_json_lines(knd):
     assert e["bytes_out"] == len("Hello World!\n") and e["bytes_in"] == 0
     for k in ("time", "latency_ms", "queue_wait_ms", "cold_start", "remote_addr"):
         assert k in e, k
+    # Characters JSON must escape come out escaped: the line still parses, the value intact.
+    odd = '/q"uote\\back'
+    assert knd.curl(route_host("hello"), odd).status == 200
+    entries = knd.wait_for(lambda: [x for x in (lines() or []) if x["path"] == odd] or None,
+                           "the escaped request log line", 5)
+    assert entries[0]["status"] == 200
 
 
 def _free_port():
