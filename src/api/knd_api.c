@@ -293,12 +293,28 @@ int knd_api_listen_unix(const knd_api_deps_t *deps, const char *path, knd_api_t 
     return 0;
 }
 
+/* Runs when the first HTTPS client connects: checks the certificates, renewing what needs it. */
+static int knd_api_tls_prepare(void *data, knd_err_t *err)
+{
+    knd_api_t *api = data;
+    knd_kube_pki_t fresh;
+    if (knd_kube_pki_ensure(api->state_dir, api->tls_host, &fresh, err) < 0)
+        return -1;
+    knd_kube_pki_free(&fresh);
+    return 0;
+}
+
 int knd_api_listen_tls(knd_api_t *api, const char *state_dir, const char *host, int port,
                        knd_err_t *err)
 {
-    if (knd_kube_pki_ensure(state_dir, host, &api->pki, err) < 0 ||
-        knd_tls_ctx_new(api->pki.cert_file, api->pki.key_file, &api->tls, err) < 0)
+    /* With the credentials in place, OpenSSL is loaded by the first client, not at start. */
+    int rc = knd_kube_pki_load(state_dir, &api->pki, err);
+    if (rc < 0 || (rc > 0 && knd_kube_pki_ensure(state_dir, host, &api->pki, err) < 0))
         return -1;
+    api->state_dir = knd_xstrdup(state_dir);
+    api->tls_host = knd_xstrdup(host);
+    api->tls = knd_tls_ctx_new_lazy(api->pki.cert_file, api->pki.key_file, knd_api_tls_prepare,
+                                    api);
     if (knd_http_server_listen_tls(api->deps.loop, host, port, NULL, api->tls,
                                    knd_api_on_request, api, &api->tls_srv, err) < 0)
         return -1;
@@ -326,6 +342,8 @@ static void knd_api_server_closed(void *data)
     knd__api_watch_free(api);
     knd_tls_ctx_free(api->tls);
     knd_kube_pki_free(&api->pki);
+    free(api->state_dir);
+    free(api->tls_host);
     free(api);
     if (done)
         done(done_data);

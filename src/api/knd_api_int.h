@@ -27,8 +27,9 @@ struct knd_api_s {
     knd_api_deps_t deps;
     knd_http_server_t *srv;     /* the unix socket: trusted by its file mode */
     knd_http_server_t *tls_srv; /* HTTPS for kubectl: bearer token required, or NULL */
-    knd_tls_ctx_t *tls;
+    knd_tls_ctx_t *tls;       /* loaded when the first HTTPS client connects */
     knd_kube_pki_t pki;
+    char *state_dir, *tls_host; /* where the credentials live, the host they are for */
     int closing_servers;
     struct knd_api_follow_s *follows;  /* open `logs -f` streams */
     struct knd_api_watcher_s *watchers; /* open watches */

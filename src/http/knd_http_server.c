@@ -868,8 +868,6 @@ static void knd_http_server_on_conn(uv_stream_t *ls, int status)
     c->resume.data = c;
     c->open_handles = 3;
     knd_buf_init(&c->pending);
-    if (srv->tls)
-        c->tls = knd_tls_conn_new(srv->tls);
     strcpy(c->peer, "unix");
     if (!srv->is_unix) {
         struct sockaddr_storage ss;
@@ -888,6 +886,10 @@ static void knd_http_server_on_conn(uv_stream_t *ls, int status)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
+    if (srv->tls && (c->tls = knd_tls_conn_new(srv->tls)) == NULL) {
+        knd_http_conn_close(c); /* no usable certificate yet (logged) */
+        return;
+    }
     uv_timer_start(&c->timer, knd_http_conn_timeout, srv->limits.header_timeout_ms, 0);
     knd_http_conn_update_reading(c);
 }

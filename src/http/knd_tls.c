@@ -16,9 +16,16 @@
 #include <string.h>
 
 #include "knd_alloc.h"
+#include "knd_log.h"
+#include "knd_time.h"
 
 struct knd_tls_ctx_s {
-    SSL_CTX *ssl_ctx;
+    SSL_CTX *ssl_ctx; /* NULL until a lazy context is loaded */
+    /* lazy contexts only: */
+    char *cert_file, *key_file;
+    int (*prepare)(void *data, knd_err_t *err);
+    void *prepare_data;
+    uint64_t next_try_ms;
 };
 
 struct knd_tls_conn_s {
@@ -96,11 +103,45 @@ out:
     return rc;
 }
 
+knd_tls_ctx_t *knd_tls_ctx_new_lazy(const char *cert_file, const char *key_file,
+                                    int (*prepare)(void *data, knd_err_t *err), void *data)
+{
+    knd_tls_ctx_t *ctx = knd_xcalloc(1, sizeof(*ctx));
+    ctx->cert_file = knd_xstrdup(cert_file);
+    ctx->key_file = knd_xstrdup(key_file);
+    ctx->prepare = prepare;
+    ctx->prepare_data = data;
+    return ctx;
+}
+
+/* Loads a lazy context on first use; false (logged) if it cannot be loaded yet. */
+static bool knd_tls_ctx_ready(knd_tls_ctx_t *ctx)
+{
+    if (ctx->ssl_ctx)
+        return true;
+    uint64_t now = knd_time_mono_ms();
+    if (now < ctx->next_try_ms)
+        return false;
+    knd_err_t err;
+    knd_tls_ctx_t *loaded = NULL;
+    if ((ctx->prepare && ctx->prepare(ctx->prepare_data, &err) < 0) ||
+        knd_tls_ctx_new(ctx->cert_file, ctx->key_file, &loaded, &err) < 0) {
+        knd_log(KND_LOG_ERROR, "tls", "cannot serve TLS: %s", err.msg);
+        ctx->next_try_ms = now + 5000;
+        return false;
+    }
+    ctx->ssl_ctx = loaded->ssl_ctx;
+    free(loaded);
+    return true;
+}
+
 void knd_tls_ctx_free(knd_tls_ctx_t *ctx)
 {
     if (ctx == NULL)
         return;
     SSL_CTX_free(ctx->ssl_ctx);
+    free(ctx->cert_file);
+    free(ctx->key_file);
     free(ctx);
 }
 
@@ -108,6 +149,8 @@ void knd_tls_ctx_free(knd_tls_ctx_t *ctx)
 
 knd_tls_conn_t *knd_tls_conn_new(knd_tls_ctx_t *ctx)
 {
+    if (!knd_tls_ctx_ready(ctx))
+        return NULL;
     knd_tls_conn_t *t = knd_xcalloc(1, sizeof(*t));
     t->ssl = SSL_new(ctx->ssl_ctx);
     t->rbio = BIO_new(BIO_s_mem());

@@ -27,12 +27,21 @@ typedef struct knd_tls_conn_s knd_tls_conn_t;
 int knd_tls_ctx_new(const char *cert_file, const char *key_file, knd_tls_ctx_t **out,
                     knd_err_t *err);
 void knd_tls_ctx_free(knd_tls_ctx_t *ctx);
+/**
+ * A context that loads its files when the first connection arrives: prepare(data, err) runs
+ * first (it may create or renew the files), then the certificate and key are loaded as by
+ * knd_tls_ctx_new. Until that succeeds, knd_tls_conn_new returns NULL (the connection is
+ * refused) and the error is logged; it is tried again at most every 5 s.
+ */
+knd_tls_ctx_t *knd_tls_ctx_new_lazy(const char *cert_file, const char *key_file,
+                                    int (*prepare)(void *data, knd_err_t *err), void *data);
 
 /** Fills err with "<what> <path>: <the reason OpenSSL left in its error queue>" and code,
  * empties the queue, and returns -1. */
 int knd_tls_openssl_fail(knd_err_t *err, knd_errcode_t code, const char *what, const char *path);
 
-/** A server-side session (borrows ctx). Never fails (aborts on out of memory). */
+/** A server-side session (borrows ctx). NULL only while a lazy context cannot be loaded
+ * (aborts on out of memory). */
 knd_tls_conn_t *knd_tls_conn_new(knd_tls_ctx_t *ctx);
 void knd_tls_conn_free(knd_tls_conn_t *t);
 

@@ -477,6 +477,28 @@ out:
     return rc;
 }
 
+int knd_kube_pki_load(const char *state_dir, knd_kube_pki_t *pki, knd_err_t *err)
+{
+    memset(pki, 0, sizeof(*pki));
+    char *dir = knd_xasprintf("%s/pki", state_dir);
+    char *ca_key_file = knd_xasprintf("%s/ca.key", dir);
+    char *token_file = knd_xasprintf("%s/token", state_dir);
+    pki->ca_file = knd_xasprintf("%s/ca.crt", dir);
+    pki->cert_file = knd_xasprintf("%s/server.crt", dir);
+    pki->key_file = knd_xasprintf("%s/server.key", dir);
+    int rc = 1;
+    if (knd_kube_pki_exists(pki->ca_file) && knd_kube_pki_exists(ca_key_file) &&
+        knd_kube_pki_exists(pki->cert_file) && knd_kube_pki_exists(pki->key_file) &&
+        knd_kube_pki_exists(token_file))
+        rc = knd_kube_pki_ensure_token(token_file, &pki->token, err);
+    if (rc != 0)
+        knd_kube_pki_free(pki);
+    free(token_file);
+    free(ca_key_file);
+    free(dir);
+    return rc;
+}
+
 /* A YAML double-quoted scalar: only '"' and '\\' need escaping in what knd puts there. */
 static void knd_kube_pki_yaml_quoted(knd_buf_t *b, const char *s)
 {

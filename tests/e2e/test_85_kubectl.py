@@ -73,6 +73,19 @@ def test_kubeconfig_and_credentials_are_private(knd):
     assert server["major"] == "1" and server["minor"] == "32", server
 
 
+def test_credentials_survive_a_restart(knd):
+    before = {rel: open(os.path.join(knd.state_dir, rel), "rb").read()
+              for rel in ("token", "pki/ca.crt", "pki/server.crt")}
+    knd.apply(svc_yaml(knd))
+    assert knd.stop() == 0
+    knd.restart()
+    for rel, data in before.items():
+        assert open(os.path.join(knd.state_dir, rel), "rb").read() == data, rel
+    # The certificates are loaded when the first client connects: the same kubeconfig works.
+    p = kubectl(knd, "get", "ksvc", "hello", "-o", "name")
+    assert p.stdout.strip() == "service.serving.knative.dev/hello"
+
+
 def test_unauthenticated_requests_are_refused(knd):
     for tok in (None, "wrong", token(knd) + "x"):
         status, ctype, body = https(knd, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services", tok)

@@ -68,6 +68,8 @@ struct fx_s {
     knd_http_req_t *big;      /* "/big" while it streams */
     uv_timer_t later;         /* "/upgrade": the tunnel starts after the 101, as in a proxy */
     knd_http_req_t *upgrading;
+    int prepares;             /* lazy contexts: calls of the prepare hook */
+    bool prepare_fails;
 };
 
 /* ------------------------------------------------------------------ waiting */
@@ -715,6 +717,63 @@ static void test_tls_ctx_errors(void **state)
     unlink(other_key);
 }
 
+static int test_lazy_prepare(void *data, knd_err_t *err)
+{
+    fx_t *fx = data;
+    fx->prepares++;
+    return fx->prepare_fails ? knd_err_set(err, KND_E_INTERNAL, "no certificate yet") : 0;
+}
+
+/* Listens with a lazy context in place of the fixture's. */
+static void test_fx_lazy(fx_t *fx, bool fails)
+{
+    knd_http_server_close(fx->srv, test_fx_srv_done, fx);
+    WAIT_FOR(fx, fx->srv_done == 1);
+    fx->srv_done = 0;
+    knd_tls_ctx_free(fx->tls);
+    fx->prepares = 0;
+    fx->prepare_fails = fails;
+    fx->tls = knd_tls_ctx_new_lazy(fx->cert, fx->key, test_lazy_prepare, fx);
+    test_fx_listen(fx, NULL);
+}
+
+static void test_tls_lazy_ctx_loads_on_first_client(void **state)
+{
+    fx_t *fx = *state;
+    test_fx_lazy(fx, false);
+    assert_int_equal(fx->prepares, 0); /* listening costs nothing until a client comes */
+    tc_t a, b;
+    test_tc_open(fx, &a, fx->port, true, NULL);
+    test_tc_send(&a, GET("/hello"));
+    WAIT_FOR(fx, test_tc_has_responses(&a, 1));
+    test_tc_open(fx, &b, fx->port, true, NULL);
+    test_tc_send(&b, GET("/hello"));
+    WAIT_FOR(fx, test_tc_has_responses(&b, 1));
+    assert_int_equal(fx->prepares, 1);
+    assert_int_equal(fx->secure_requests, 2);
+    test_tc_close(&a);
+    test_tc_close(&b);
+}
+
+static void test_tls_lazy_ctx_failing_refuses_clients(void **state)
+{
+    fx_t *fx = *state;
+    test_fx_lazy(fx, true);
+    tc_t a, b;
+    test_tc_open(fx, &a, fx->port, true, NULL);
+    test_tc_send(&a, GET("/hello"));
+    WAIT_FOR(fx, a.eof);
+    /* Within the retry pause, the next client is refused without another attempt. */
+    test_tc_open(fx, &b, fx->port, true, NULL);
+    test_tc_send(&b, GET("/hello"));
+    WAIT_FOR(fx, b.eof);
+    assert_int_equal(fx->prepares, 1);
+    assert_int_equal(fx->requests, 0);
+    test_tc_close(&a);
+    test_tc_close(&b);
+    WAIT_FOR(fx, knd_http_server_conns(fx->srv) == 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, test_fx_setup, test_fx_teardown)
@@ -731,6 +790,8 @@ int main(void)
         T(test_tls_handshake_timeout),
         T(test_tls_upgrade_tunnel),
         T(test_tls_ctx_errors),
+        T(test_tls_lazy_ctx_loads_on_first_client),
+        T(test_tls_lazy_ctx_failing_refuses_clients),
     };
 #undef T
     signal(SIGPIPE, SIG_IGN);

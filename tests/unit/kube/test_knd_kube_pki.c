@@ -382,6 +382,27 @@ static void test_pki_keeps_existing_token(void **state)
     knd_kube_pki_free(&pki);
 }
 
+static void test_pki_load_is_cheap_and_complete_only(void **state)
+{
+    fx_t *fx = *state;
+    knd_kube_pki_t a, b;
+    knd_err_t err;
+    memset(&err, 0, sizeof(err));
+    /* Nothing yet: the caller must create the credentials. */
+    assert_int_equal(knd_kube_pki_load(fx->dir, &b, &err), 1);
+    test_ensure(fx, "127.0.0.1", &a);
+    assert_int_equal(knd_kube_pki_load(fx->dir, &b, &err), 0);
+    assert_string_equal(a.token, b.token);
+    assert_string_equal(a.cert_file, b.cert_file);
+    assert_string_equal(a.key_file, b.key_file);
+    assert_string_equal(a.ca_file, b.ca_file);
+    knd_kube_pki_free(&b);
+    /* One file missing: not complete. */
+    assert_int_equal(unlink(test_path(fx, "pki/server.key")), 0);
+    assert_int_equal(knd_kube_pki_load(fx->dir, &b, &err), 1);
+    knd_kube_pki_free(&a);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, test_fx_setup, test_fx_teardown)
@@ -395,6 +416,7 @@ int main(void)
         T(test_pki_authorized),
         T(test_pki_kubeconfig),
         T(test_pki_keeps_existing_token),
+        T(test_pki_load_is_cheap_and_complete_only),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
