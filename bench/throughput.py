@@ -177,9 +177,15 @@ def service_yaml(name, app, ignore_sigpipe):
         cmd = '["/bin/sh", "-c", "trap \'\' PIPE; exec \\"$0\\"", "%s"]' % app
     else:
         cmd = '["%s"]' % app
+    # Exactly one instance: every target proxies to the same backend, so knd's autoscaler must
+    # not add instances under load (nor retire the one the others use).
     return ("apiVersion: serving.knative.dev/v1\nkind: Service\n"
             "metadata:\n  name: %s\n  namespace: default\n"
-            "spec:\n  template:\n    spec:\n      containers:\n"
+            "spec:\n  template:\n"
+            "    metadata:\n      annotations:\n"
+            "        autoscaling.knative.dev/min-scale: \"1\"\n"
+            "        autoscaling.knative.dev/max-scale: \"1\"\n"
+            "    spec:\n      containers:\n"
             "        - image: ghcr.io/knative/helloworld-go:latest\n"
             "          command: %s\n"
             "          env:\n            - name: TARGET\n              value: knd\n"

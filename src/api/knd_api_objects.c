@@ -16,6 +16,7 @@
 #include "knd_json.h"
 #include "knd_kube_table.h"
 #include "knd_log.h"
+#include "knd_platform.h"
 
 static bool knd_api_wants_table(const knd_api_call_t *call)
 {
@@ -112,16 +113,49 @@ static void knd_api_get(knd_api_call_t *call, const knd_kind_info_t *kind, const
     json_decref(obj);
 }
 
+/* Deleting a Namespace deletes what is in it (the reconciler then stops what they ran). */
+static void knd_api_delete_namespace_contents(knd_api_t *api, const char *ns)
+{
+    for (knd_kind_t k = KND_KIND_SERVICE; k <= KND_KIND_NAMESPACE; k++) {
+        const knd_kind_info_t *ki = knd_kind_info(k);
+        json_t *items = NULL;
+        knd_err_t err;
+        if (ki == NULL || !ki->namespaced ||
+            knd_store_list(api->deps.store, ki->resource, ns, &items, &err) < 0)
+            continue;
+        size_t i;
+        json_t *o;
+        json_array_foreach(items, i, o) {
+            const char *name = knd_json_str(o, "metadata.name", "");
+            if (knd_store_delete(api->deps.store, ki->resource, ns, name, NULL, &err) < 0 &&
+                err.code != KND_E_NOTFOUND)
+                knd_log(KND_LOG_WARN, "api", "deleting %s %s/%s: %s", ki->resource, ns, name,
+                        err.msg);
+        }
+        json_decref(items);
+    }
+}
+
 static void knd_api_delete(knd_api_call_t *call, const knd_kind_info_t *kind, const char *ns,
                            const char *name)
 {
     knd_err_t err;
     json_t *old = NULL;
+    if (kind->kind == KND_KIND_NAMESPACE &&
+        (strcmp(name, "default") == 0 || strcmp(name, KND_SYSTEM_NAMESPACE) == 0)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "namespaces \"%s\" is forbidden: this namespace may not be "
+                 "deleted", name);
+        knd__api_status(call->req, 403, "Forbidden", msg, name, "", "namespaces", NULL);
+        return;
+    }
     if (knd_store_delete(call->api->deps.store, kind->resource, ns, name, &old, &err) < 0) {
         knd__api_error(call->req, &err, name, kind->group, kind->resource);
         return;
     }
     knd_log(KND_LOG_INFO, "api", "deleted %s %s/%s", kind->resource, ns ? ns : "", name);
+    if (kind->kind == KND_KIND_NAMESPACE)
+        knd_api_delete_namespace_contents(call->api, name);
     json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:{s:s, s:s, s:s, s:s}}", "kind", "Status",
                            "apiVersion", "v1", "metadata", "status", "Success", "details", "name",
                            name, "group", kind->group, "kind", kind->resource, "uid",

@@ -474,3 +474,18 @@ def test_kubectl_wait_sees_the_change_through_a_watch(knd):
     kubectl(knd, "delete", "ksvc", "slow", "--wait=false")
     t.join(30)
     assert "deleted" in done["p"].stdout or "condition met" in done["p"].stdout, done
+
+
+def test_deleting_a_namespace_deletes_its_objects(knd):
+    kubectl(knd, "create", "namespace", "team")
+    svc = ksvc("hello", ns="team", marker=knd.marker)
+    kubectl(knd, "apply", "-f", knd.write(to_yaml(svc)))
+    knd.wait_ready("hello", ns="team")
+    p = kubectl(knd, "delete", "namespace", "team")
+    assert p.stdout.strip() == 'namespace "team" deleted', p.stdout
+    assert knd.api("GET", knd.path("services", "hello", ns="team")).status == 404
+    knd.wait_for(lambda: not knd.list("revisions", ns="team"), "revisions of team gone", 10)
+    knd.wait_for(lambda: not knd.instance_pids(), "instances of team stopped", 30)
+    p = kubectl(knd, "delete", "namespace", "default", check=False)
+    assert p.returncode == 1
+    assert 'namespaces "default" is forbidden: this namespace may not be deleted' in p.stderr
