@@ -9,7 +9,7 @@ backend of the whole run: its port is read from the daemon log line
 HAProxy (bench/haproxy.cfg.in) are started in front of that same port, so that the four targets
 
   direct   wrk -> instance
-  nginx    wrk -> nginx (1 worker, upstream keepalive 64)      -> instance
+  nginx    wrk -> nginx (1 worker, upstream keepalive 1024)    -> instance
   haproxy  wrk -> haproxy (nbthread 1, http-reuse always)      -> instance
   knd      wrk -> knd ingress (Host: hello.default.<domain>)   -> instance
 
@@ -664,9 +664,11 @@ def main():
         "microseconds unless marked ms. wrk, the proxy and the instance share the machine's "
         "%d CPUs, unpinned." % (a.duration, HOST, a.reps, os.cpu_count()),
         "",
-        "nginx: `worker_processes 1`, upstream `keepalive 64`, `proxy_http_version 1.1`, "
+        "nginx: `worker_processes 1`, upstream `keepalive 1024` (as many idle upstream "
+        "connections as knd keeps), `proxy_http_version 1.1`, "
         "`access_log off` (bench/nginx.conf.in). HAProxy: `nbthread 1`, `http-reuse always`, "
-        "`option http-keep-alive` (bench/haproxy.cfg.in). knd: defaults. The instance runs "
+        "`option http-keep-alive` (bench/haproxy.cfg.in). knd: defaults; the Service is pinned "
+        "to one instance (min-scale = max-scale = 1). The instance runs "
         "as `sh -c \"trap '' PIPE; exec knd-testapp\"`: knd-testapp does not ignore SIGPIPE "
         "and would die when wrk closes connections with 64 KiB responses in flight.", ""]
     for label, path in BODIES:

@@ -12,7 +12,7 @@
 #include "knd_alloc.h"
 #include "knd_log.h"
 
-#define KND_POOL_MAX 64 /* idle keep-alive connections kept per endpoint */
+#define KND_POOL_MAX 1024 /* idle keep-alive connections kept per endpoint */
 
 /* Knative's buckets for revision_request_latencies (SPEC §h.2). */
 const double knd_latency_bounds_ms[KND_LATENCY_BUCKETS] = {
