@@ -6,9 +6,10 @@
  * request and, on a TLS listener, its TLS session. Handles are freed only in close callbacks; a
  * connection is freed once its stream and both timers have closed.
  *
- * TLS is a layer under the parser: ciphertext read from the socket is decrypted into the same
- * input path plain connections use, and every write funnels through knd_http_conn_writev, which
- * encrypts and queues the ciphertext. Plain connections never touch the TLS code (c->tls NULL).
+ * TLS is a layer under the parser (knd_http_server_tls.c): ciphertext read from the socket is
+ * decrypted into the same input path plain connections use, and every write funnels through
+ * knd_http_conn_writev, which hands it to the TLS layer to encrypt and queue. Plain connections
+ * never touch the TLS code (c->tls NULL). The layouts are in knd_http_server_int.h.
  */
 #include "knd_http_server.h"
 
@@ -20,66 +21,11 @@
 #include <unistd.h>
 
 #include "knd_alloc.h"
+#include "knd_http_server_int.h"
 #include "knd_log.h"
 
-#define KND_HTTP_PENDING_MAX (64 * 1024) /* pipelined bytes held while a request is served */
-
-struct knd_http_server_s {
-    union {
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-        uv_stream_t stream;
-        uv_handle_t handle;
-    } listener;
-    uv_loop_t *loop;
-    bool is_unix, closing, listener_closed;
-    knd_tls_ctx_t *tls; /* borrowed; NULL for plain listeners */
-    knd_http_limits_t limits;
-    knd_http_request_cb cb;
-    void *data;
-    knd_http_conn_t *conns; /* doubly linked list of live connections */
-    size_t nconns;
-    int port;
-    void (*done)(void *data);
-    void *done_data;
-};
-
-struct knd_http_conn_s {
-    union {
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-        uv_stream_t stream;
-        uv_handle_t handle;
-    } h;
-    uv_timer_t timer;  /* head / idle timeout */
-    uv_timer_t resume; /* deferred processing of pipelined input */
-    knd_http_server_t *srv;
-    knd_http_conn_t *prev, *next;
-    llhttp_t parser;
-    knd_http_req_t *req;  /* the request being served, or NULL */
-    knd_buf_t pending;    /* received but not yet parsed (parser paused between requests) */
-    int open_handles;
-    bool parser_paused;   /* stopped after a message, until its response ends */
-    bool read_paused;     /* the handler asked for backpressure */
-    bool reading;
-    bool close_after_write, closing, eof;
-    bool upgraded;        /* the parser stopped at an upgrade: what follows is raw */
-    bool in_body;         /* past the head: header callbacks now carry trailers (ignored) */
-    bool write_failed;    /* a write could not be queued: close from the loop, not the stack */
-    bool raw;             /* the handler took the tunnel: reads go to req->on_raw */
-    knd_tls_conn_t *tls;  /* owned; NULL on plain connections */
-    char peer[64];
-};
-
-typedef struct {
-    uv_write_t w;
-    knd_http_conn_t *conn;
-    uv_buf_t buf;
-    char data[];
-} knd_http_wreq_t;
 
 static void knd_http_conn_close(knd_http_conn_t *c);
-static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n);
 static void knd_http_server_maybe_done(knd_http_server_t *srv);
 static void knd_http_conn_resume_cb(uv_timer_t *t);
 static void knd_http_conn_timeout(uv_timer_t *t);
@@ -87,7 +33,7 @@ static void knd_http_conn_update_reading(knd_http_conn_t *c);
 
 /* ------------------------------------------------------------------ writing */
 
-static void knd_http_conn_after_write(uv_write_t *w, int status)
+void knd__http_conn_after_write(uv_write_t *w, int status)
 {
     knd_http_wreq_t *wr = (knd_http_wreq_t *)w;
     knd_http_conn_t *c = wr->conn;
@@ -112,54 +58,10 @@ static void knd_http_conn_after_write(uv_write_t *w, int status)
 
 /* A write that could not be queued: callers still hold the request, so close from the loop,
  * never under their feet. */
-static void knd_http_conn_write_failed(knd_http_conn_t *c)
+void knd__http_conn_write_failed(knd_http_conn_t *c)
 {
     c->write_failed = true;
     uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
-}
-
-/* Sends all the ciphertext the TLS session has produced, as one write. */
-static int knd_http_conn_tls_flush(knd_http_conn_t *c)
-{
-    size_t n = knd_tls_conn_out_pending(c->tls);
-    if (n == 0)
-        return 0;
-    knd_http_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n);
-    wr->conn = c;
-    n = knd_tls_conn_out_take(c->tls, wr->data, n);
-    wr->buf = uv_buf_init(wr->data, (unsigned)n);
-    int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
-    if (rc < 0)
-        free(wr);
-    return rc;
-}
-
-/* The TLS side of knd_http_conn_writev: small pieces are gathered so they leave as one record
- * (a chunk-size line would otherwise cost a record of its own); large ones are encrypted in
- * place, records are 16 KiB anyway. */
-static void knd_http_conn_tls_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces,
-                                     size_t n)
-{
-    char small[16384];
-    int rc = 0;
-    if (n <= sizeof(small)) {
-        size_t off = 0;
-        for (size_t i = 0; i < npieces; off += pieces[i].len, i++)
-            if (pieces[i].len)
-                memcpy(small + off, pieces[i].base, pieces[i].len);
-        rc = knd_tls_conn_write(c->tls, small, n);
-    } else {
-        for (size_t i = 0; i < npieces && rc == 0; i++)
-            rc = knd_tls_conn_write(c->tls, pieces[i].base, pieces[i].len);
-    }
-    if (rc < 0) {
-        knd_log(KND_LOG_DEBUG, "http", "%s: TLS write: %s", c->peer,
-                knd_tls_conn_error(c->tls));
-        knd_http_conn_write_failed(c);
-        return;
-    }
-    if (knd_http_conn_tls_flush(c) < 0)
-        knd_http_conn_write_failed(c);
 }
 
 /* Writes pieces as one writev (one syscall, one segment when it fits); what the socket does
@@ -172,7 +74,7 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, siz
     for (size_t i = 0; i < npieces; i++)
         n += pieces[i].len;
     if (c->tls) {
-        knd_http_conn_tls_writev(c, pieces, npieces, n);
+        knd__http_conn_tls_writev(c, pieces, npieces, n);
         return;
     }
     /* Nothing queued: write now. A response that fits the socket buffer then needs no write
@@ -188,7 +90,7 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, siz
             return;
         }
         if (w < 0 && w != UV_EAGAIN) {
-            knd_http_conn_write_failed(c);
+            knd__http_conn_write_failed(c);
             return;
         }
         skip = w > 0 ? (size_t)w : 0;
@@ -208,10 +110,10 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, siz
         off += len - from;
     }
     wr->buf = uv_buf_init(wr->data, (unsigned)off);
-    int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd_http_conn_after_write);
+    int rc = uv_write(&wr->w, &c->h.stream, &wr->buf, 1, knd__http_conn_after_write);
     if (rc < 0) {
         free(wr);
-        knd_http_conn_write_failed(c);
+        knd__http_conn_write_failed(c);
     }
 }
 
@@ -640,7 +542,7 @@ static void knd_http_conn_bad_request(knd_http_conn_t *c, int status, const char
 }
 
 /* Feeds bytes to the parser, stashing what follows a completed message. */
-static void knd_http_conn_process(knd_http_conn_t *c, const char *data, size_t n)
+void knd__http_conn_process(knd_http_conn_t *c, const char *data, size_t n)
 {
     if (c->closing || c->close_after_write)
         return;
@@ -712,7 +614,7 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
     knd_buf_t in = c->pending;
     knd_buf_init(&c->pending);
     if (in.len)
-        knd_http_conn_process(c, in.p, in.len);
+        knd__http_conn_process(c, in.p, in.len);
     knd_buf_free(&in);
     if (!c->closing && c->eof && c->req == NULL)
         knd_http_conn_close(c);
@@ -720,60 +622,17 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
         knd_http_conn_update_reading(c);
 }
 
-/* Decrypted bytes, routed as a plain read's would be. Unlike a socket read, one ciphertext read
- * can carry bytes past an upgrade head: they wait in `pending` for knd_http_req_raw_start. */
-static void knd_http_conn_tls_deliver(knd_http_conn_t *c, const char *p, size_t n)
-{
-    if (c->raw) {
-        if (c->req && c->req->on_raw)
-            c->req->on_raw(c->req, p, n);
-    } else if (c->upgraded) {
-        knd_buf_append(&c->pending, p, n);
-    } else {
-        knd_http_conn_process(c, p, n);
-    }
-}
-
-/* Ciphertext from the socket: runs the handshake, then feeds the plaintext on. Returns -1 when
- * the session is over (close_notify, a failed handshake, garbage): the caller closes. */
-static int knd_http_conn_tls_input(knd_http_conn_t *c, const char *p, size_t n)
-{
-    char plain[16384]; /* one TLS record's worth */
-    knd_tls_conn_feed(c->tls, p, n);
-    for (;;) {
-        if (c->closing)
-            return 0;
-        ssize_t got = knd_tls_conn_read(c->tls, plain, sizeof(plain));
-        if (got > 0) {
-            knd_http_conn_tls_deliver(c, plain, (size_t)got);
-            continue;
-        }
-        if (got < 0) {
-            if (got == KND_TLS_ERROR)
-                knd_log(KND_LOG_DEBUG, "http", "%s: TLS: %s", c->peer,
-                        knd_tls_conn_error(c->tls));
-            knd_http_conn_tls_flush(c); /* the alert, if any: best effort */
-            return -1;
-        }
-        break;
-    }
-    /* Handshake messages: the client waits for them. */
-    if (knd_http_conn_tls_flush(c) < 0)
-        return -1;
-    return 0;
-}
-
 static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     knd_http_conn_t *c = s->data;
     if (nread > 0 && c->tls) {
-        if (knd_http_conn_tls_input(c, buf->base, (size_t)nread) < 0)
+        if (knd__http_conn_tls_input(c, buf->base, (size_t)nread) < 0)
             nread = UV_EOF; /* the session is over: same as the client hanging up */
     } else if (nread > 0 && c->raw) {
         if (c->req && c->req->on_raw)
             c->req->on_raw(c->req, buf->base, (size_t)nread);
     } else if (nread > 0) {
-        knd_http_conn_process(c, buf->base, (size_t)nread);
+        knd__http_conn_process(c, buf->base, (size_t)nread);
     }
     if (nread >= 0)
         return;
@@ -818,7 +677,7 @@ static void knd_http_conn_close(knd_http_conn_t *c)
     if (c->tls && !c->eof && !c->write_failed && c->h.stream.write_queue_size == 0 &&
         knd_tls_conn_established(c->tls)) {
         knd_tls_conn_shutdown(c->tls);
-        knd_http_conn_tls_flush(c);
+        knd__http_conn_tls_flush(c);
     }
     knd_http_server_t *srv = c->srv;
     if (c->prev)

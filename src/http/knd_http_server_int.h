@@ -1,0 +1,86 @@
+/*
+ * knd_http_server_int.h - what the server's files share (knd_http_server.c, and the TLS layer in
+ * knd_http_server_tls.c): the server and connection layouts and the functions that cross between
+ * them. Nothing outside src/http/ includes this.
+ */
+#ifndef KND_HTTP_SERVER_INT_H
+#define KND_HTTP_SERVER_INT_H
+
+#include "knd_buf.h"
+#include "knd_http_server.h"
+#include "knd_tls.h"
+
+#define KND_HTTP_PENDING_MAX (64 * 1024) /* pipelined bytes held while a request is served */
+
+struct knd_http_server_s {
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } listener;
+    uv_loop_t *loop;
+    bool is_unix, closing, listener_closed;
+    knd_tls_ctx_t *tls; /* borrowed; NULL for plain listeners */
+    knd_http_limits_t limits;
+    knd_http_request_cb cb;
+    void *data;
+    knd_http_conn_t *conns; /* doubly linked list of live connections */
+    size_t nconns;
+    int port;
+    void (*done)(void *data);
+    void *done_data;
+};
+
+struct knd_http_conn_s {
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } h;
+    uv_timer_t timer;  /* head / idle timeout */
+    uv_timer_t resume; /* deferred processing of pipelined input */
+    knd_http_server_t *srv;
+    knd_http_conn_t *prev, *next;
+    llhttp_t parser;
+    knd_http_req_t *req;  /* the request being served, or NULL */
+    knd_buf_t pending;    /* received but not yet parsed (parser paused between requests) */
+    int open_handles;
+    bool parser_paused;   /* stopped after a message, until its response ends */
+    bool read_paused;     /* the handler asked for backpressure */
+    bool reading;
+    bool close_after_write, closing, eof;
+    bool upgraded;        /* the parser stopped at an upgrade: what follows is raw */
+    bool in_body;         /* past the head: header callbacks now carry trailers (ignored) */
+    bool write_failed;    /* a write could not be queued: close from the loop, not the stack */
+    bool raw;             /* the handler took the tunnel: reads go to req->on_raw */
+    knd_tls_conn_t *tls;  /* owned; NULL on plain connections */
+    char peer[64];
+};
+
+typedef struct {
+    uv_write_t w;
+    knd_http_conn_t *conn;
+    uv_buf_t buf;
+    char data[];
+} knd_http_wreq_t;
+
+/** uv_write completion of a connection's write: closes after the last one if asked to, and
+ * tells a waiting handler that the output drained. */
+void knd__http_conn_after_write(uv_write_t *w, int status);
+/** A write could not be queued: the connection closes from the loop, not under the caller. */
+void knd__http_conn_write_failed(knd_http_conn_t *c);
+/** Feeds received (plaintext) bytes to the parser, stashing what follows a completed message. */
+void knd__http_conn_process(knd_http_conn_t *c, const char *data, size_t n);
+
+/* knd_http_server_tls.c */
+/** Sends all the ciphertext the TLS session has produced, as one write; < 0 if it cannot. */
+int knd__http_conn_tls_flush(knd_http_conn_t *c);
+/** Encrypts and queues n bytes given in pieces. */
+void knd__http_conn_tls_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces,
+                               size_t n);
+/** Ciphertext from the socket; -1 when the session is over (the caller closes). */
+int knd__http_conn_tls_input(knd_http_conn_t *c, const char *p, size_t n);
+
+#endif
