@@ -74,6 +74,8 @@ void knd__api_replace(knd_api_call_t *call, const knd_kind_info_t *kind, const c
                       const char *name);
 void knd__api_patch(knd_api_call_t *call, const knd_kind_info_t *kind, const char *ns,
                     const char *name);
+/** 1 for dryRun=All, 0 for none, -1 after answering 400 for another value. */
+int knd__api_dry_run(knd_api_call_t *call);
 /* knd_api_watch.c: watch streams fed by the store's change feed. */
 void knd__api_watch_init(knd_api_t *api);
 void knd__api_watch_free(knd_api_t *api);

@@ -149,6 +149,16 @@ static void knd_api_delete(knd_api_call_t *call, const knd_kind_info_t *kind, co
         knd__api_status(call->req, 403, "Forbidden", msg, name, "", "namespaces", NULL);
         return;
     }
+    if (knd__api_dry_run(call) > 0) {
+        /* What would go: answered as a delete is, nothing deleted. */
+        if (knd_store_get(call->api->deps.store, kind->resource, ns, name, &old, &err) < 0) {
+            knd__api_error(call->req, &err, name, kind->group, kind->resource);
+            return;
+        }
+        knd__api_json(call->req, 200, old);
+        json_decref(old);
+        return;
+    }
     if (knd_store_delete(call->api->deps.store, kind->resource, ns, name, &old, &err) < 0) {
         knd__api_error(call->req, &err, name, kind->group, kind->resource);
         return;
@@ -170,6 +180,8 @@ void knd__api_objects(knd_api_call_t *call, const knd_kind_info_t *kind, const c
                       const char *name)
 {
     int m = call->req->head.method;
+    if (m != HTTP_GET && knd__api_dry_run(call) < 0)
+        return; /* an unknown dryRun value: answered 400 */
     if (name == NULL) {
         if (m == HTTP_GET)
             knd_api_list(call, kind, ns);

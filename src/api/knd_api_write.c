@@ -71,6 +71,37 @@ static knd_field_validation_t knd_api_field_validation(const knd_api_call_t *cal
     return fv;
 }
 
+/*
+ * dryRun=All (kubectl diff, apply --dry-run=server): the whole write is checked and the answer
+ * is what it would store, but nothing is written. Returns -1 after answering 400 for a value
+ * the apiserver does not know either.
+ */
+int knd__api_dry_run(knd_api_call_t *call)
+{
+    char *v = knd__api_query(call, "dryRun");
+    int rc = 0;
+    if (v == NULL && call->req->head.method == HTTP_DELETE && call->body.len) {
+        /* kubectl delete puts it in the DeleteOptions body: {"dryRun":["All"]} */
+        json_t *opts = json_loadb(call->body.p, call->body.len, 0, NULL);
+        json_t *dr = json_object_get(opts, "dryRun");
+        if (json_is_array(dr) && json_array_size(dr) > 0 &&
+            json_is_string(json_array_get(dr, 0)))
+            v = knd_xstrdup(json_string_value(json_array_get(dr, 0)));
+        json_decref(opts);
+    }
+    if (v && strcmp(v, "All") == 0) {
+        rc = 1;
+    } else if (v && *v) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "dryRun: Unsupported value: \"%.64s\": supported values: "
+                 "\"All\"", v);
+        knd__api_status(call->req, 400, "BadRequest", msg, NULL, NULL, NULL, NULL);
+        rc = -1;
+    }
+    free(v);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ decoding */
 
 static void knd_api_bad_request(knd_api_call_t *call, const char *msg)
@@ -327,14 +358,34 @@ static void knd_api_ensure_namespace(knd_api_t *api, const char *ns)
     json_decref(obj);
 }
 
-/* Stores an admitted new object and answers 201. */
+/* Stores an admitted new object and answers 201 (dry run: answers without storing). */
 static void knd_api_store_new(knd_api_call_t *call, const knd_kind_info_t *kind, const char *ns,
-                              json_t *obj)
+                              json_t *obj, bool dry)
 {
     knd_err_t err;
     const char *gen = knd_json_str(obj, "metadata.generateName", "");
     bool generate = *knd_json_str(obj, "metadata.name", "") == '\0' && *gen;
-    int rc;
+    int rc = 0;
+    if (dry) {
+        json_t *old = NULL;
+        if (generate)
+            knd_api_generate_name(obj, gen);
+        const char *n = knd_json_str(obj, "metadata.name", "");
+        if (knd_store_get(call->api->deps.store, kind->resource, ns ? ns : "", n, &old, &err) == 0) {
+            json_decref(old);
+            knd_err_set(&err, KND_E_EXISTS, "%s%s%s \"%s\" already exists", kind->resource,
+                        *kind->group ? "." : "", kind->group, n);
+            knd__api_error(call->req, &err, n, kind->group, kind->resource);
+            return;
+        }
+        char now[32];
+        knd_time_rfc3339(now);
+        json_t *meta = knd_json_ensure_obj(obj, "metadata");
+        json_object_set_new(meta, "creationTimestamp", json_string(now));
+        json_object_set_new(meta, "generation", json_integer(1));
+        knd__api_json(call->req, 201, obj);
+        return;
+    }
     if (kind->namespaced)
         knd_api_ensure_namespace(call->api, ns);
     for (int attempt = 0;; attempt++) {
@@ -356,9 +407,10 @@ static void knd_api_store_new(knd_api_call_t *call, const knd_kind_info_t *kind,
 
 void knd__api_create(knd_api_call_t *call, const knd_kind_info_t *kind, const char *ns)
 {
+    bool dry = knd__api_dry_run(call) > 0; /* an invalid value was answered at dispatch */
     json_t *obj = knd_api_decode(call, true);
     if (obj && knd_api_admit(call, kind, ns, NULL, obj))
-        knd_api_store_new(call, kind, ns, obj);
+        knd_api_store_new(call, kind, ns, obj, dry);
     json_decref(obj);
 }
 
@@ -393,6 +445,29 @@ static void knd_api_update(knd_api_call_t *call, const knd_kind_info_t *kind, co
         json_object_set(nmeta, "ownerReferences", owners);
     int changed = 0;
     knd_err_t err;
+    if (knd__api_dry_run(call) > 0) {
+        /* What the store would make of it: generation follows spec, the version stays. */
+        const char *want = knd_json_str(obj, "metadata.resourceVersion", "");
+        const char *have = knd_json_str(old, "metadata.resourceVersion", "");
+        if (*want && strcmp(want, have) != 0) {
+            knd_err_set(&err, KND_E_CONFLICT, "Operation cannot be fulfilled on %s%s%s \"%s\": "
+                        "the object has been modified; please apply your changes to the latest "
+                        "version and try again", kind->resource, *kind->group ? "." : "",
+                        kind->group, name);
+            knd__api_error(call->req, &err, name, kind->group, kind->resource);
+            return;
+        }
+        long long gen = knd_json_int(old, "metadata.generation", 1) +
+                        !knd_json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"));
+        json_t *meta = json_object_get(obj, "metadata");
+        json_object_set_new(meta, "generation", json_integer(gen));
+        json_object_set_new(meta, "resourceVersion", json_string(have));
+        json_object_set(meta, "uid", json_object_get(json_object_get(old, "metadata"), "uid"));
+        json_object_set(meta, "creationTimestamp",
+                        json_object_get(json_object_get(old, "metadata"), "creationTimestamp"));
+        knd__api_json(call->req, 200, obj);
+        return;
+    }
     if (knd_store_update(store, kind->resource, obj, &changed, &err) < 0) {
         knd__api_error(call->req, &err, name, kind->group, kind->resource);
         return;
@@ -540,7 +615,7 @@ static void knd_api_server_apply(knd_api_call_t *call, const knd_kind_info_t *ki
         json_t *obj = json_deep_copy(applied);
         if (knd_api_admit(call, kind, ns, name, obj)) {
             knd_api_record_apply(obj, manager, kind, json_incref(fields), NULL);
-            knd_api_store_new(call, kind, ns, obj);
+            knd_api_store_new(call, kind, ns, obj, knd__api_dry_run(call) > 0);
         }
         json_decref(obj);
         goto out;

@@ -489,3 +489,33 @@ def test_deleting_a_namespace_deletes_its_objects(knd):
     p = kubectl(knd, "delete", "namespace", "default", check=False)
     assert p.returncode == 1
     assert 'namespaces "default" is forbidden: this namespace may not be deleted' in p.stderr
+
+
+def test_dry_runs_write_nothing(knd):
+    path = knd.write(svc_yaml(knd, target="one"))
+    p = kubectl(knd, "apply", "--dry-run=server", "-f", path)
+    assert "service.serving.knative.dev/hello created (server dry run)" in p.stdout, p.stdout
+    assert knd.api("GET", knd.path("services", "hello")).status == 404
+    kubectl(knd, "apply", "-f", path)
+    before = knd.get("services", "hello")
+    changed = knd.write(svc_yaml(knd, target="two"))
+    # kubectl diff asks the server what applying would give (a dry-run patch).
+    p = kubectl(knd, "diff", "-f", changed, check=False)
+    assert p.returncode == 1, p.stderr
+    assert "-          value: one" in p.stdout and "+          value: two" in p.stdout, p.stdout
+    assert "-  generation: 1" in p.stdout and "+  generation: 2" in p.stdout
+    p = kubectl(knd, "apply", "--dry-run=server", "-f", changed)
+    assert "configured (server dry run)" in p.stdout
+    p = kubectl(knd, "delete", "--dry-run=server", "ksvc", "hello")
+    assert "deleted (server dry run)" in p.stdout, p.stdout
+    after = knd.get("services", "hello")
+    assert after["spec"] == before["spec"] and after["metadata"]["generation"] == 1
+    assert [r["metadata"]["name"] for r in knd.list("revisions")] == ["hello-00001"]
+    # Invalid objects are still refused in a dry run.
+    bad = ksvc("bad", marker=knd.marker)
+    bad["spec"]["template"]["spec"]["containerConcurrency"] = -1
+    p = kubectl(knd, "apply", "--dry-run=server", "-f", knd.write(to_yaml(bad)), check=False)
+    assert p.returncode == 1 and "containerConcurrency" in p.stderr
+    r = knd.api("DELETE", knd.path("services", "hello") + "?dryRun=Bogus")
+    assert r.status == 400 and 'Unsupported value: "Bogus"' in r.json()["message"]
+    assert knd.api("GET", knd.path("services", "hello")).status == 200
