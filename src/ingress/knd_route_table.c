@@ -42,6 +42,7 @@ void knd_route_table_release(knd_route_table_t *t)
         free(e->tag);
     }
     free(t->entries);
+    knd_map_free(&t->hosts);
     free(t);
 }
 
@@ -54,18 +55,21 @@ int knd_route_table_add(knd_route_table_t *t, const char *host, const char *ns, 
                         const char *tag, const knd_rt_target_t *targets, size_t ntargets)
 {
     KND_ASSERT(!t->sealed);
-    for (size_t i = 0; i < t->n; i++)
-        if (strcasecmp(t->entries[i].host, host) == 0)
-            return -1;
+    char *lower = knd_xstrdup(host);
+    for (char *p = lower; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (knd_map_get(&t->hosts, lower)) {
+        free(lower);
+        return -1; /* the first claim of a host wins */
+    }
+    knd_map_put(&t->hosts, lower, (void *)1);
     if (t->n == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 16;
         t->entries = knd_xrealloc(t->entries, t->cap * sizeof(*t->entries));
     }
     knd_rt_entry_t *e = &t->entries[t->n++];
     memset(e, 0, sizeof(*e));
-    e->host = knd_xstrdup(host);
-    for (char *p = e->host; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
+    e->host = lower;
     e->ns = knd_xstrdup(ns);
     e->route = knd_xstrdup(route);
     e->tag = tag ? knd_xstrdup(tag) : NULL;
@@ -82,6 +86,7 @@ int knd_route_table_add(knd_route_table_t *t, const char *host, const char *ns, 
 
 void knd_route_table_seal(knd_route_table_t *t)
 {
+    knd_map_free(&t->hosts);
     if (t->n > 1)
         qsort(t->entries, t->n, sizeof(*t->entries), knd_route_table_cmp);
     t->sealed = true;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "knd_activator.h"
+#include "knd_map.h"
 
 typedef struct {
     knd_rev_t *rev; /* reference held by the table */
@@ -31,6 +32,7 @@ typedef struct knd_route_table_s {
     int refs;
     knd_rt_entry_t *entries; /* sorted by host after seal */
     size_t n, cap;
+    knd_map_t hosts;         /* while building: the hosts added, for duplicates (freed at seal) */
     bool sealed;
 } knd_route_table_t;
 

@@ -18,24 +18,31 @@
 
 /* ------------------------------------------------------------------ small object helpers */
 
+/* These run thousands of times per pass: direct lookups, no path parsing. */
+static const char *knd_obj_meta_str(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(o, "metadata"), key);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
 const char *knd__obj_ns(const json_t *o)
 {
-    return knd_json_str(o, "metadata.namespace", "");
+    return knd_obj_meta_str(o, "namespace");
 }
 
 const char *knd__obj_name(const json_t *o)
 {
-    return knd_json_str(o, "metadata.name", "");
+    return knd_obj_meta_str(o, "name");
 }
 
 const char *knd__obj_uid(const json_t *o)
 {
-    return knd_json_str(o, "metadata.uid", "");
+    return knd_obj_meta_str(o, "uid");
 }
 
 const char *knd__obj_label(const json_t *o, const char *key)
 {
-    json_t *labels = knd_json_path(o, "metadata.labels");
+    json_t *labels = json_object_get(json_object_get(o, "metadata"), "labels");
     json_t *v = json_is_object(labels) ? json_object_get(labels, key) : NULL;
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
@@ -116,9 +123,11 @@ void knd__pass_save_status(knd_pass_t *ps, const char *resource, json_t *obj, js
         return;
     knd_err_t err;
     int changed = 0;
-    if (knd_store_update(ps->rc->store, resource, obj, &changed, &err) < 0)
+    if (knd_store_update(ps->rc->store, resource, obj, &changed, &err) < 0) {
         knd_log(KND_LOG_WARN, "reconcile", "%s %s/%s: status update: %s", resource,
                 knd__obj_ns(obj), knd__obj_name(obj), err.msg);
+        ps->dirty = true; /* memory and store differ now: read again next time */
+    }
 }
 
 /* ------------------------------------------------------------------ ownership */
@@ -161,14 +170,25 @@ static bool knd_orphaned(knd_pass_t *ps, const json_t *o)
                                                        : NULL;
     if (idx == NULL)
         return false;
-    const char *k;
-    json_t *v;
-    json_object_foreach(idx, k, v)
-    {
-        if (strcmp(knd__obj_uid(v), uid) == 0)
-            return false;
+    return json_object_get(ps->owner_uids, uid) == NULL;
+}
+
+/* The uids of everything that can own: one lookup per object when collecting garbage. */
+static json_t *knd_pass_owner_uids(knd_pass_t *ps)
+{
+    json_t *uids = json_object();
+    json_t *lists[] = {ps->services, ps->configurations, ps->routes};
+    for (size_t l = 0; l < KND_ARRAY_SIZE(lists); l++) {
+        size_t i;
+        json_t *o;
+        json_array_foreach(lists[l], i, o)
+        {
+            const char *uid = knd__obj_uid(o);
+            if (*uid)
+                json_object_set_new(uids, uid, json_true());
+        }
     }
-    return true;
+    return uids;
 }
 
 static void knd_pass_gc(knd_pass_t *ps, const char *resource, json_t *list)
@@ -293,6 +313,7 @@ static void knd_pass_load(knd_pass_t *ps)
         return; /* nothing was created or deleted since the last read */
     ps->dirty = false;
     json_decref(ps->revs_by_cfg);
+    json_decref(ps->owner_uids);
     json_decref(ps->services);
     json_decref(ps->configurations);
     json_decref(ps->revisions);
@@ -310,6 +331,53 @@ static void knd_pass_load(knd_pass_t *ps)
     ps->rev_idx = knd_pass_index(ps->revisions);
     ps->route_idx = knd_pass_index(ps->routes);
     ps->revs_by_cfg = knd_pass_index_by_config(ps->revisions);
+    ps->owner_uids = knd_pass_owner_uids(ps);
+}
+
+/* Moves the objects and indexes between a pass and the reconciler's cache. */
+static void knd_pass_cache_move(knd_pass_cache_t *c, knd_pass_t *ps, bool to_pass)
+{
+    json_t **from[] = {&c->services, &c->configurations, &c->revisions, &c->routes,
+                       &c->svc_idx, &c->cfg_idx, &c->rev_idx, &c->route_idx,
+                       &c->revs_by_cfg, &c->owner_uids};
+    json_t **to[] = {&ps->services, &ps->configurations, &ps->revisions, &ps->routes,
+                     &ps->svc_idx, &ps->cfg_idx, &ps->rev_idx, &ps->route_idx,
+                     &ps->revs_by_cfg, &ps->owner_uids};
+    for (size_t i = 0; i < KND_ARRAY_SIZE(from); i++) {
+        json_t **a = to_pass ? from[i] : to[i], **b = to_pass ? to[i] : from[i];
+        json_decref(*b);
+        *b = *a;
+        *a = NULL;
+    }
+}
+
+static void knd_pass_cache_drop(knd_pass_cache_t *c)
+{
+    json_t *all[] = {c->services, c->configurations, c->revisions, c->routes, c->svc_idx,
+                     c->cfg_idx, c->rev_idx, c->route_idx, c->revs_by_cfg, c->owner_uids};
+    for (size_t i = 0; i < KND_ARRAY_SIZE(all); i++)
+        json_decref(all[i]);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Starts a pass from the last one's objects when nothing has written to the store since. */
+static void knd_pass_from_cache(knd_pass_t *ps)
+{
+    knd_reconciler_t *rc = ps->rc;
+    if (rc->cache.services && rc->cache.rev == knd_store_revision(rc->store))
+        knd_pass_cache_move(&rc->cache, ps, true);
+    else
+        knd_pass_cache_drop(&rc->cache);
+}
+
+/* Keeps the pass's objects for the next one, if they are what the store holds. */
+static void knd_pass_to_cache(knd_pass_t *ps)
+{
+    knd_reconciler_t *rc = ps->rc;
+    if (ps->dirty || ps->services == NULL)
+        return; /* knd_pass_free frees them */
+    knd_pass_cache_move(&rc->cache, ps, false);
+    rc->cache.rev = knd_store_revision(rc->store);
 }
 
 static void knd_pass_free(knd_pass_t *ps)
@@ -324,6 +392,7 @@ static void knd_pass_free(knd_pass_t *ps)
     json_decref(ps->rev_idx);
     json_decref(ps->route_idx);
     json_decref(ps->revs_by_cfg);
+    json_decref(ps->owner_uids);
     json_decref(ps->routed);
     knd_route_table_release(ps->table);
 }
@@ -402,6 +471,7 @@ static void knd_reconcile_pass(knd_reconciler_t *rc)
     ps.rc = rc;
     knd_time_rfc3339(ps.now);
     knd_pass_platform(&ps);
+    knd_pass_from_cache(&ps);
     size_t i;
     json_t *o;
 
@@ -433,6 +503,7 @@ static void knd_reconcile_pass(knd_reconciler_t *rc)
     json_array_foreach(ps.domainmappings, i, o) knd__reconcile_domainmapping(&ps, o);
     knd_route_table_seal(ps.table);
     knd_ingress_set_table(rc->ingress, knd_route_table_retain(ps.table));
+    knd_pass_to_cache(&ps);
     knd_pass_free(&ps);
 }
 
@@ -513,6 +584,7 @@ static void knd_reconciler_timer_closed(uv_handle_t *h)
     void (*done)(void *) = rc->done;
     void *data = rc->done_data;
     knd_platform_free(&rc->platform);
+    knd_pass_cache_drop(&rc->cache);
     free(rc->default_domain);
     free(rc);
     if (done)

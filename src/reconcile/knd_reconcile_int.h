@@ -16,6 +16,17 @@
 #define KND_LABEL_CONFIG_GENERATION "serving.knative.dev/configurationGeneration"
 #define KND_LABEL_ROUTE "serving.knative.dev/route"
 
+/*
+ * The objects of the last pass, kept for the next: valid while the store's resourceVersion is
+ * still the one the pass left (nothing else wrote since), so that an idle safety tick does not
+ * read and parse every object again. Lists own their objects; indexes borrow from them.
+ */
+typedef struct {
+    json_t *services, *configurations, *revisions, *routes;
+    json_t *svc_idx, *cfg_idx, *rev_idx, *route_idx, *revs_by_cfg, *owner_uids;
+    long long rev; /* knd_store_revision when kept */
+} knd_pass_cache_t;
+
 struct knd_reconciler_s {
     uv_loop_t *loop;
     knd_store_t *store;
@@ -28,6 +39,7 @@ struct knd_reconciler_s {
     uv_timer_t kick;
     uv_timer_t tick;
     bool running, again, closing;
+    knd_pass_cache_t cache;
     int open_timers; /* while closing */
     void (*done)(void *data);
     void *done_data;
@@ -40,6 +52,7 @@ typedef struct {
     json_t *services, *configurations, *revisions, *routes, *domainmappings; /* lists */
     json_t *svc_idx, *cfg_idx, *rev_idx, *route_idx;                         /* "ns/name" -> obj */
     json_t *revs_by_cfg; /* "ns/configuration" -> array of its revisions (borrowed objects) */
+    json_t *owner_uids;  /* uid of every Service, Configuration and Route -> true */
     bool dirty;          /* an object was created or deleted: reload before reading again */
     json_t *routed;   /* "ns/name" of revisions referenced by resolved route traffic -> true */
     const char *lookup_ns; /* namespace of the route being resolved */

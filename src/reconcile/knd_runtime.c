@@ -14,6 +14,7 @@
 
 #include "knd_alloc.h"
 #include "knd_log.h"
+#include "knd_map.h"
 #include "knd_time.h"
 
 #define KND_BACKOFF_FIRST_MS 10000
@@ -78,6 +79,7 @@ struct knd_runtime_s {
     unsigned ticks;
     knd_supervisor_t *sv;
     knd_rev_rt_t *revs;
+    knd_map_t by_name;          /* "ns/name" -> the live (not dying) entry of revs */
     void (*changed)(void *data);
     void *data;
     bool shutting_down;
@@ -648,12 +650,25 @@ knd_runtime_t *knd_runtime_new(uv_loop_t *loop, knd_supervisor_t *sv,
     return rt;
 }
 
+static void knd_runtime_key(char *key, size_t n, const char *ns, const char *name)
+{
+    snprintf(key, n, "%s/%s", ns, name);
+}
+
 knd_rev_rt_t *knd_runtime_find(knd_runtime_t *rt, const char *ns, const char *name)
 {
-    for (knd_rev_rt_t *r = rt->revs; r; r = r->next)
-        if (!r->dying && strcmp(r->rev->ns, ns) == 0 && strcmp(r->rev->name, name) == 0)
-            return r;
-    return NULL;
+    char key[512];
+    knd_runtime_key(key, sizeof(key), ns, name);
+    return knd_map_get(&rt->by_name, key);
+}
+
+/* r is dying: lookups no longer find it (a new entry of the same name may come). */
+static void knd_rev_rt_unindex(knd_rev_rt_t *r)
+{
+    char key[512];
+    knd_runtime_key(key, sizeof(key), r->rev->ns, r->rev->name);
+    if (knd_map_get(&r->rt->by_name, key) == r)
+        knd_map_del(&r->rt->by_name, key);
 }
 
 knd_rev_rt_t *knd_runtime_ensure(knd_runtime_t *rt, const char *ns, const char *name,
@@ -671,6 +686,9 @@ knd_rev_rt_t *knd_runtime_ensure(knd_runtime_t *rt, const char *ns, const char *
         r->retry.data = r;
         r->next = rt->revs;
         rt->revs = r;
+        char key[512];
+        knd_runtime_key(key, sizeof(key), ns, name);
+        knd_map_put(&rt->by_name, key, r);
     }
     r->wanted = true;
     return r;
@@ -714,6 +732,7 @@ static void knd_rev_rt_free(knd_rev_rt_t *r)
 /* Stops every instance of r; r is freed when the last one has exited. */
 static void knd_rev_rt_kill(knd_rev_rt_t *r)
 {
+    knd_rev_rt_unindex(r);
     r->dying = true;
     uv_timer_stop(&r->retry);
     if (r->insts == NULL) {
@@ -864,6 +883,7 @@ static void knd_runtime_maybe_done(knd_runtime_t *rt)
         for (; r; r = next) {
             next = r->next;
             if (!r->dying) {
+                knd_rev_rt_unindex(r);
                 r->dying = true;
                 knd_rev_rt_free(r);
             }
@@ -875,6 +895,7 @@ static void knd_runtime_maybe_done(knd_runtime_t *rt)
     void (*done)(void *) = rt->done;
     void *data = rt->done_data;
     rt->done = NULL;
+    knd_map_free(&rt->by_name);
     free(rt);
     done(data);
 }
