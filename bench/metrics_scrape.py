@@ -11,6 +11,10 @@ revision is routed and listed on /metrics while no instance process starts. It w
 after two warm-up scrapes, and reports the median, min and max, the body size and line count.
 
 Target: median <= 10 ms for 1,000 revisions.
+
+With the same daemon idle afterwards, it also measures the control plane's cost at this size:
+the daemon's CPU over 10 s, and GET /healthz on the admin address every 10 ms for 10 s, whose
+worst latencies are the loop's stalls (a reconcile pass runs on the same loop every 5 s).
 Prints Markdown and writes it to bench/results/metrics-scrape-<date>.md.
 Usage: bench/metrics_scrape.py [--build build] [--no-build] [--services 1000] [--rounds 20]
 """
@@ -190,6 +194,26 @@ def git_rev():
         return "?"
 
 
+def idle_costs(d, seconds=10.0):
+    """The idle daemon's CPU share, then /healthz latencies sampled every 10 ms (ms, sorted)."""
+    def cpu_s():
+        with open("/proc/%d/stat" % d.proc.pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    c0, t0 = cpu_s(), time.monotonic()
+    time.sleep(seconds)
+    cpu = (cpu_s() - c0) / (time.monotonic() - t0)
+    lat = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        st, _, took = d.admin_get("/healthz")
+        if st != 200:
+            sys.exit("GET /healthz: %d" % st)
+        lat.append(took * 1000.0)
+        time.sleep(0.01)
+    return {"cpu": cpu, "lat": sorted(lat)}
+
+
 def run(knd, app, n, rounds):
     d = Daemon(knd)
     marker = uuid.uuid4().hex
@@ -230,13 +254,14 @@ def run(knd, app, n, rounds):
                 sys.exit("GET /metrics: %d" % st)
             times.append(took)
             size, lines = len(body), body.count(b"\n")
+        idle = idle_costs(d)
         rss = 0
         with open("/proc/%d/status" % d.proc.pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     rss = int(line.split()[1])
         return {"times": times, "size": size, "lines": lines, "listed": len(listed),
-                "created_s": created_s, "listed_s": listed_s, "rss_kib": rss,
+                "created_s": created_s, "listed_s": listed_s, "rss_kib": rss, "idle": idle,
                 "instances": len(marked_pids(marker))}
     finally:
         d.stop(keep)
@@ -279,6 +304,12 @@ def main():
         "| daemon VmRSS after the scrapes (KiB) | %d |" % r["rss_kib"],
         "| creating the Services through the API (s) | %.1f |" % r["created_s"],
         "| ... until /metrics listed every revision (s) | %.1f |" % r["listed_s"],
+        "| idle daemon CPU over 10 s | %.1f %% |" % (r["idle"]["cpu"] * 100.0),
+        "| GET /healthz every 10 ms for 10 s: p50 / p99 / max (ms) | %.2f / %.2f / %.1f |" % (
+            r["idle"]["lat"][len(r["idle"]["lat"]) // 2],
+            r["idle"]["lat"][int(len(r["idle"]["lat"]) * 0.99)], r["idle"]["lat"][-1]),
+        "| its 5 worst (ms): the loop's stalls, a reconcile pass every 5 s | %s |" % ", ".join(
+            "%.0f" % x for x in r["idle"]["lat"][-5:]),
         "",
         "Timed: request sent -> last body byte read, over one kept-alive TCP connection to the "
         "admin address (as Prometheus scrapes), after two warm-up scrapes. The revisions have "
