@@ -373,8 +373,7 @@ static void knd_api_store_new(knd_api_call_t *call, const knd_kind_info_t *kind,
         const char *n = knd_json_str(obj, "metadata.name", "");
         if (knd_store_get(call->api->deps.store, kind->resource, ns ? ns : "", n, &old, &err) == 0) {
             json_decref(old);
-            knd_err_set(&err, KND_E_EXISTS, "%s%s%s \"%s\" already exists", kind->resource,
-                        *kind->group ? "." : "", kind->group, n);
+            knd_store_err_exists(&err, kind->resource, n);
             knd__api_error(call->req, &err, n, kind->group, kind->resource);
             return;
         }
@@ -450,10 +449,7 @@ static void knd_api_update(knd_api_call_t *call, const knd_kind_info_t *kind, co
         const char *want = knd_json_str(obj, "metadata.resourceVersion", "");
         const char *have = knd_json_str(old, "metadata.resourceVersion", "");
         if (*want && strcmp(want, have) != 0) {
-            knd_err_set(&err, KND_E_CONFLICT, "Operation cannot be fulfilled on %s%s%s \"%s\": "
-                        "the object has been modified; please apply your changes to the latest "
-                        "version and try again", kind->resource, *kind->group ? "." : "",
-                        kind->group, name);
+            knd_store_err_conflict(&err, kind->resource, name);
             knd__api_error(call->req, &err, name, kind->group, kind->resource);
             return;
         }

@@ -57,6 +57,12 @@ int knd_store_update(knd_store_t *s, const char *resource, json_t *obj, int *cha
 int knd_store_delete(knd_store_t *s, const char *resource, const char *ns, const char *name,
                      json_t **old, knd_err_t *err);
 
+/** The store's own errors in Kubernetes' words, for callers that check without writing (dry
+ * runs): KND_E_EXISTS `services.serving.knative.dev "x" already exists`, KND_E_CONFLICT
+ * `Operation cannot be fulfilled on ...`. Return -1. */
+int knd_store_err_exists(knd_err_t *err, const char *resource, const char *name);
+int knd_store_err_conflict(knd_err_t *err, const char *resource, const char *name);
+
 /** The current global resourceVersion counter (for list metadata). */
 long long knd_store_revision(knd_store_t *s);
 

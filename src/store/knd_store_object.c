@@ -74,14 +74,14 @@ static int knd_store_object_err_notfound(knd_err_t *err, const char *resource, c
     return knd_err_set(err, KND_E_NOTFOUND, "%s \"%s\" not found", q, name);
 }
 
-static int knd_store_object_err_exists(knd_err_t *err, const char *resource, const char *name)
+int knd_store_err_exists(knd_err_t *err, const char *resource, const char *name)
 {
     char q[128];
     knd_store_object_qualified(resource, q, sizeof(q));
     return knd_err_set(err, KND_E_EXISTS, "%s \"%s\" already exists", q, name);
 }
 
-static int knd_store_object_err_conflict(knd_err_t *err, const char *resource, const char *name)
+int knd_store_err_conflict(knd_err_t *err, const char *resource, const char *name)
 {
     char q[128];
     knd_store_object_qualified(resource, q, sizeof(q));
@@ -284,7 +284,7 @@ int knd_store_create(knd_store_t *s, const char *resource, json_t *obj, knd_err_
     knd_store_row_free(&row);
     if (found != 0) {
         if (found > 0) {
-            knd_store_object_err_exists(err, resource, name);
+            knd_store_err_exists(err, resource, name);
             knd_store_object_end_clean(s);
         } else {
             knd_store_rollback(s);
@@ -372,7 +372,7 @@ int knd_store_update(knd_store_t *s, const char *resource, json_t *obj, int *cha
     snprintf(rvs, sizeof(rvs), "%lld", row.rv);
     const char *want = knd_json_str(obj, "metadata.resourceVersion", "");
     if (want[0] != '\0' && strcmp(want, rvs) != 0) {
-        knd_store_object_err_conflict(err, resource, name);
+        knd_store_err_conflict(err, resource, name);
         goto out;
     }
     /* Kubernetes bumps generation only for spec changes; status and metadata do not count. */
