@@ -32,4 +32,25 @@ void knd__assert_fail(const char *expr, const char *file, int line) __attribute_
 
 #define KND_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Memory parked for reuse (the HTTP server's and the proxy's free lists) is poisoned under
+ * AddressSanitizer, so that touching it before it is handed out again is still reported as a
+ * use after free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KND_HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KND_HAVE_ASAN 1
+#endif
+#endif
+#ifdef KND_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
+#define KND_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define KND_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define KND_POISON(p, n) ((void)(p), (void)(n))
+#define KND_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #endif

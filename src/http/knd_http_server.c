@@ -31,6 +31,27 @@ static void knd_http_conn_resume_cb(uv_timer_t *t);
 static void knd_http_conn_timeout(uv_timer_t *t);
 static void knd_http_conn_update_reading(knd_http_conn_t *c);
 
+/*
+ * The connection's one timeout (head, body silence, keep-alive idle) is a deadline kept lazily,
+ * as nginx keeps its timers: moving it later costs nothing - the timer fires at the old time,
+ * finds the deadline moved and sleeps again. A keep-alive connection then touches the timer heap
+ * about once per header timeout instead of four times per request.
+ */
+static void knd_http_conn_deadline(knd_http_conn_t *c, uint64_t ms)
+{
+    c->deadline = uv_now(c->srv->loop) + ms;
+    if (uv_is_active((uv_handle_t *)&c->timer) && c->timer_due <= c->deadline)
+        return;
+    c->timer_due = c->deadline;
+    uv_timer_start(&c->timer, knd_http_conn_timeout, ms, 0);
+}
+
+/* No timeout for now; the timer, if armed, fires once for nothing. */
+static void knd_http_conn_no_deadline(knd_http_conn_t *c)
+{
+    c->deadline = 0;
+}
+
 /* ------------------------------------------------------------------ writing */
 
 void knd__http_conn_after_write(uv_write_t *w, int status)
@@ -136,13 +157,112 @@ static void knd_http_req_write3(knd_http_req_t *r, const char *a, size_t an, con
     knd_buf_reset(&r->held);
 }
 
+/* ------------------------------------------------------------------ held heads */
+
+/* Response heads held for their first body bytes leave at the latest in the loop's check phase,
+ * after this iteration's I/O: one list walk, where a zero timer per response cost a timer heap
+ * insert and a removal. */
+static void knd_http_server_flush_cb(uv_check_t *h)
+{
+    knd_http_server_t *srv = h->data;
+    knd_http_conn_t *c = srv->flush_list, *next;
+    srv->flush_list = NULL;
+    uv_check_stop(&srv->flush);
+    for (; c; c = next) {
+        next = c->flush_next;
+        c->flush_queued = false;
+        if (!c->closing && c->req && c->req->held.len)
+            knd_http_req_write3(c->req, NULL, 0, NULL, 0, NULL, 0);
+    }
+}
+
+static void knd_http_conn_flush_later(knd_http_conn_t *c)
+{
+    knd_http_server_t *srv = c->srv;
+    if (c->flush_queued)
+        return;
+    if (srv->flush_list == NULL)
+        uv_check_start(&srv->flush, knd_http_server_flush_cb);
+    c->flush_queued = true;
+    c->flush_next = srv->flush_list;
+    srv->flush_list = c;
+}
+
+/* A closing connection leaves the list: its memory goes before the next check phase may run. */
+static void knd_http_conn_flush_cancel(knd_http_conn_t *c)
+{
+    if (!c->flush_queued)
+        return;
+    knd_http_conn_t **pp = &c->srv->flush_list;
+    while (*pp != c)
+        pp = &(*pp)->flush_next;
+    *pp = c->flush_next;
+    c->flush_queued = false;
+}
+
 /* ------------------------------------------------------------------ requests */
 
-static void knd_http_req_free(knd_http_req_t *r)
+/*
+ * Requests are recycled per server (up to KND_HTTP_SPARE_REQS): a keep-alive request then costs
+ * no allocation at all - the object and its head, header index and response-head buffers come
+ * back with their capacity. Parked requests are poisoned for AddressSanitizer.
+ */
+static void knd_http_req_poison(knd_http_req_t *r, bool on)
+{
+    if (!on)
+        KND_UNPOISON(r, sizeof(*r));
+    void *parts[] = {r->head.raw.p, r->head.hdrs, r->held.p};
+    size_t sizes[] = {r->head.raw.cap, r->head.cap * sizeof(*r->head.hdrs), r->held.cap};
+    for (size_t i = 0; i < KND_ARRAY_SIZE(parts); i++) {
+        if (parts[i] && on)
+            KND_POISON(parts[i], sizes[i]);
+        else if (parts[i])
+            KND_UNPOISON(parts[i], sizes[i]);
+    }
+    if (on)
+        KND_POISON(r, sizeof(*r));
+}
+
+static void knd_http_req_destroy(knd_http_req_t *r)
 {
     knd_buf_free(&r->held);
     knd_http_head_free(&r->head);
     free(r);
+}
+
+static knd_http_req_t *knd_http_req_new(knd_http_server_t *srv)
+{
+    knd_http_req_t *r = srv->spare;
+    if (r == NULL) {
+        r = knd_xcalloc(1, sizeof(*r));
+        knd_http_head_init(&r->head);
+    } else {
+        knd_http_req_poison(r, false);
+        srv->spare = r->spare_next;
+        srv->nspare--;
+        knd_http_head_t head = r->head;
+        knd_buf_t held = r->held;
+        memset(r, 0, sizeof(*r));
+        r->head = head;
+        r->held = held;
+        knd_buf_reset(&r->held);
+    }
+    knd_http_head_reset(&r->head);
+    return r;
+}
+
+static void knd_http_req_free(knd_http_req_t *r)
+{
+    knd_http_server_t *srv = r->conn->srv;
+    if (srv->closing || srv->nspare >= KND_HTTP_SPARE_REQS ||
+        r->head.raw.cap > KND_HTTP_SPARE_BUF_MAX || r->held.cap > KND_HTTP_SPARE_BUF_MAX) {
+        knd_http_req_destroy(r);
+        return;
+    }
+    r->spare_next = srv->spare;
+    srv->spare = r;
+    srv->nspare++;
+    knd_http_req_poison(r, true);
 }
 
 /* The request is complete on both sides: release it and move on to the next one. */
@@ -158,8 +278,7 @@ static void knd_http_conn_req_done(knd_http_conn_t *c)
             knd_http_conn_close(c);
         return;
     }
-    uint64_t idle = c->srv->limits.idle_timeout_ms;
-    uv_timer_start(&c->timer, knd_http_conn_timeout, idle, 0);
+    knd_http_conn_deadline(c, c->srv->limits.idle_timeout_ms);
     if (c->parser_paused) {
         c->parser_paused = false;
         llhttp_resume(&c->parser);
@@ -216,8 +335,8 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
      * follows. */
     if (status < 200)
         knd_http_req_write3(r, NULL, 0, NULL, 0, NULL, 0);
-    else /* at the latest on the next loop turn: a head is never held waiting for a slow body */
-        uv_timer_start(&c->resume, knd_http_conn_resume_cb, 0, 0);
+    else /* at the latest at the end of this loop iteration: never held for a slow body */
+        knd_http_conn_flush_later(c);
 }
 
 void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
@@ -271,7 +390,7 @@ void knd_http_req_raw_start(knd_http_req_t *r)
     knd_http_conn_t *c = r->conn;
     KND_ASSERT(c->upgraded && r->resp_started);
     c->raw = true;
-    uv_timer_stop(&c->timer);
+    knd_http_conn_no_deadline(c);
     if (c->pending.len && r->on_raw) {
         knd_buf_t in = c->pending;
         knd_buf_init(&c->pending);
@@ -387,13 +506,11 @@ static int knd_http_on_message_begin(llhttp_t *p)
     knd_http_conn_t *c = knd_http_conn_of(p);
     KND_ASSERT(c->req == NULL);
     c->in_body = false;
-    c->req = knd_xcalloc(1, sizeof(*c->req));
-    knd_http_head_init(&c->req->head);
-    knd_http_head_reset(&c->req->head);
+    c->req = knd_http_req_new(c->srv);
     c->req->conn = c;
     c->req->secure = c->tls != NULL;
     memcpy(c->req->peer, c->peer, sizeof(c->peer));
-    uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.header_timeout_ms, 0);
+    knd_http_conn_deadline(c, c->srv->limits.header_timeout_ms);
     return 0;
 }
 
@@ -446,9 +563,9 @@ static int knd_http_on_headers_complete(llhttp_t *p)
     knd_http_head_finish(&r->head, p);
     c->in_body = true;
     if (r->head.content_length > 0 || r->head.chunked)
-        uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.body_timeout_ms, 0);
+        knd_http_conn_deadline(c, c->srv->limits.body_timeout_ms);
     else
-        uv_timer_stop(&c->timer);
+        knd_http_conn_no_deadline(c);
     const char *expect = knd_http_head_get(&r->head, "Expect");
     bool want_continue = expect && strcasecmp(expect, "100-continue") == 0 &&
                          r->head.http_major == 1 && r->head.http_minor >= 1;
@@ -465,7 +582,7 @@ static int knd_http_on_body(llhttp_t *p, const char *at, size_t n)
     knd_http_conn_t *c = knd_http_conn_of(p);
     knd_http_req_t *r = c->req;
     /* The body is still moving: push the silence deadline out. */
-    uv_timer_start(&c->timer, knd_http_conn_timeout, c->srv->limits.body_timeout_ms, 0);
+    knd_http_conn_deadline(c, c->srv->limits.body_timeout_ms);
     if (r && r->on_body)
         r->on_body(r, at, n);
     return 0;
@@ -475,7 +592,7 @@ static int knd_http_on_message_complete(llhttp_t *p)
 {
     knd_http_conn_t *c = knd_http_conn_of(p);
     knd_http_req_t *r = c->req;
-    uv_timer_stop(&c->timer);
+    knd_http_conn_no_deadline(c);
     if (r == NULL) /* the response already ended and released the request */
         return HPE_PAUSED;
     r->body_done = true;
@@ -680,6 +797,7 @@ static void knd_http_conn_close(knd_http_conn_t *c)
         knd__http_conn_tls_flush(c);
     }
     knd_http_server_t *srv = c->srv;
+    knd_http_conn_flush_cancel(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -694,6 +812,14 @@ static void knd_http_conn_close(knd_http_conn_t *c)
 static void knd_http_conn_timeout(uv_timer_t *t)
 {
     knd_http_conn_t *c = t->data;
+    uint64_t now = uv_now(c->srv->loop);
+    if (c->deadline == 0)
+        return;
+    if (now < c->deadline) { /* moved on since the timer was set */
+        c->timer_due = c->deadline;
+        uv_timer_start(&c->timer, knd_http_conn_timeout, c->deadline - now, 0);
+        return;
+    }
     if (c->req && !c->req->resp_started && !c->req->body_done) {
         /* The head did not arrive in time (slowloris): say so, then close. */
         knd_http_conn_bad_request(c, 408, "request header timeout");
@@ -749,7 +875,7 @@ static void knd_http_server_on_conn(uv_stream_t *ls, int status)
         knd_http_conn_close(c); /* no usable certificate yet (logged) */
         return;
     }
-    uv_timer_start(&c->timer, knd_http_conn_timeout, srv->limits.header_timeout_ms, 0);
+    knd_http_conn_deadline(c, srv->limits.header_timeout_ms);
     knd_http_conn_update_reading(c);
 }
 
@@ -770,14 +896,23 @@ static knd_http_server_t *knd_http_server_new(uv_loop_t *loop, const knd_http_li
         srv->limits.idle_timeout_ms = 75000;
     if (srv->limits.body_timeout_ms == 0)
         srv->limits.body_timeout_ms = 60000;
+    uv_check_init(loop, &srv->flush);
+    srv->flush.data = srv;
+    srv->open_handles = 2; /* with the listener, initialized by the caller */
     return srv;
 }
 
 static void knd_http_server_free_cb(uv_handle_t *h)
 {
     knd_http_server_t *srv = h->data;
-    srv->listener_closed = true;
+    srv->open_handles--;
     knd_http_server_maybe_done(srv);
+}
+
+static void knd_http_server_close_handles(knd_http_server_t *srv)
+{
+    uv_close(&srv->listener.handle, knd_http_server_free_cb);
+    uv_close((uv_handle_t *)&srv->flush, knd_http_server_free_cb);
 }
 
 static int knd_http_server_fail(knd_http_server_t *srv, int rc, knd_err_t *err, const char *what,
@@ -786,7 +921,7 @@ static int knd_http_server_fail(knd_http_server_t *srv, int rc, knd_err_t *err, 
     knd_err_set(err, KND_E_INTERNAL, "%s %s: %s", what, addr, uv_strerror(rc));
     err->errno_ = rc;
     srv->closing = true;
-    uv_close(&srv->listener.handle, knd_http_server_free_cb);
+    knd_http_server_close_handles(srv);
     return -1;
 }
 
@@ -876,8 +1011,14 @@ size_t knd_http_server_conns(const knd_http_server_t *srv)
 static void knd_http_server_maybe_done(knd_http_server_t *srv)
 {
     /* nconns counts connections until their last handle has closed. */
-    if (!srv->closing || !srv->listener_closed || srv->nconns > 0)
+    if (!srv->closing || srv->open_handles > 0 || srv->nconns > 0)
         return;
+    while (srv->spare) {
+        knd_http_req_t *r = srv->spare;
+        knd_http_req_poison(r, false);
+        srv->spare = r->spare_next;
+        knd_http_req_destroy(r);
+    }
     void (*done)(void *) = srv->done;
     void *data = srv->done_data;
     free(srv);
@@ -900,5 +1041,5 @@ void knd_http_server_close(knd_http_server_t *srv, void (*done)(void *data), voi
         else
             knd_http_conn_close(c);
     }
-    uv_close(&srv->listener.handle, knd_http_server_free_cb);
+    knd_http_server_close_handles(srv);
 }

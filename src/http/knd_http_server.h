@@ -52,6 +52,7 @@ struct knd_http_req_s {
     /* private to the server */
     knd_http_conn_t *conn;
     knd_buf_t held;  /* the response head, held to leave with the first body bytes (1 write) */
+    knd_http_req_t *spare_next; /* while parked on the server's free list */
     bool body_done, resp_started, resp_ended, resp_chunked, resp_no_body, aborted, want_drain;
 };
 

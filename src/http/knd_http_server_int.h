@@ -11,6 +11,8 @@
 #include "knd_tls.h"
 
 #define KND_HTTP_PENDING_MAX (64 * 1024) /* pipelined bytes held while a request is served */
+#define KND_HTTP_SPARE_REQS 256           /* released requests a server keeps for reuse */
+#define KND_HTTP_SPARE_BUF_MAX 8192       /* ... unless their buffers grew past this */
 
 struct knd_http_server_s {
     union {
@@ -19,14 +21,19 @@ struct knd_http_server_s {
         uv_stream_t stream;
         uv_handle_t handle;
     } listener;
+    uv_check_t flush; /* end of each loop iteration: sends response heads still held */
     uv_loop_t *loop;
-    bool is_unix, closing, listener_closed;
+    bool is_unix, closing;
+    int open_handles;   /* listener and flush, until their close callbacks ran */
     knd_tls_ctx_t *tls; /* borrowed; NULL for plain listeners */
     knd_http_limits_t limits;
     knd_http_request_cb cb;
     void *data;
     knd_http_conn_t *conns; /* doubly linked list of live connections */
     size_t nconns;
+    knd_http_conn_t *flush_list; /* connections holding a response head, via flush_next */
+    knd_http_req_t *spare;       /* released requests, buffers kept, via spare_next */
+    size_t nspare;
     int port;
     void (*done)(void *data);
     void *done_data;
@@ -39,13 +46,17 @@ struct knd_http_conn_s {
         uv_stream_t stream;
         uv_handle_t handle;
     } h;
-    uv_timer_t timer;  /* head / idle timeout */
+    uv_timer_t timer;  /* head / body / idle timeout, armed lazily (knd_http_conn_deadline) */
     uv_timer_t resume; /* deferred processing of pipelined input */
     knd_http_server_t *srv;
     knd_http_conn_t *prev, *next;
     llhttp_t parser;
     knd_http_req_t *req;  /* the request being served, or NULL */
     knd_buf_t pending;    /* received but not yet parsed (parser paused between requests) */
+    uint64_t deadline;    /* loop time the current timeout expires at; 0 = none */
+    uint64_t timer_due;   /* loop time the timer is set to fire at, while active */
+    knd_http_conn_t *flush_next;
+    bool flush_queued;    /* on the server's flush_list */
     int open_handles;
     bool parser_paused;   /* stopped after a message, until its response ends */
     bool read_paused;     /* the handler asked for backpressure */

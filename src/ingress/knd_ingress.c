@@ -164,6 +164,8 @@ int knd_ingress_port(const knd_ingress_t *ing)
 static void knd_ingress_closed(void *data)
 {
     knd_ingress_t *ing = data;
+    ing->closing = true;
+    knd__proxy_free_spares(ing);
     knd_ingress_log_flush(ing);
     knd_buf_free(&ing->log_buf);
     if (ing->log_fd >= 0)

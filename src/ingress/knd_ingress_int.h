@@ -14,6 +14,9 @@ struct knd_ingress_s {
     knd_buf_t log_buf;        /* lines waiting for the next flush */
     uv_timer_t log_timer;
     knd_tracer_t *tracer;     /* borrowed, may be NULL */
+    struct knd_proxy_s *proxy_spare; /* released proxies kept for reuse (knd_proxy.c) */
+    size_t nproxy_spare;
+    bool closing;             /* the server is gone: proxies are freed, not parked */
     void (*done)(void *data);
     void *done_data;
 };
@@ -23,6 +26,9 @@ struct knd_ingress_s {
 void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t *table,
                       const knd_rt_entry_t *entry, const knd_rt_target_t *target,
                       bool default_route);
+
+/** Frees the parked proxies (their timers close asynchronously). */
+void knd__proxy_free_spares(knd_ingress_t *ing);
 
 /**
  * The request log's pending lines, to append one line to in place (a JSON object and "\n"),

@@ -6,9 +6,11 @@
  *
  * Ownership: a knd_proxy_t lives from knd__proxy_start until the exchange ends on both sides.
  * It holds a reference to the route table it started with (which keeps the revision alive) and,
- * once granted, a slot and a reference on an endpoint. Its timer closes asynchronously, so the
- * memory goes in the timer's close callback; everything else is released at once.
+ * once granted, a slot and a reference on an endpoint, all released when the exchange ends. The
+ * object itself is then parked on its ingress's free list with its timer stopped but still
+ * initialized, so the next request needs no allocation, timer set-up or uv_close.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,15 @@
 #include "knd_time.h"
 
 #define KND_PROXY_HIGH_WATER (256 * 1024) /* bytes queued before pausing the other side */
+#define KND_PROXY_SPARE 256                /* released proxies an ingress keeps for reuse */
+#define KND_PROXY_SCRATCH_MAX (64 * 1024)  /* a larger scratch buffer is not kept */
 #define KND_TIMEOUT_BODY "request timeout"
 
-typedef struct {
+typedef struct knd_proxy_s knd_proxy_t;
+struct knd_proxy_s {
+    uv_timer_t timer;           /* the revision's timeouts; first: it stays live while parked */
     knd_ingress_t *ing;
+    knd_proxy_t *spare_next;    /* while parked */
     knd_http_req_t *req;        /* NULL once the client side has been released */
     knd_route_table_t *table;   /* reference */
     knd_rev_t *rev;             /* borrowed through table */
@@ -32,7 +39,6 @@ typedef struct {
     knd_activator_wait_t *wait; /* while queued */
     knd_http_client_t *up;      /* upstream connection, or NULL */
     knd_buf_t pending;          /* request body received before the upstream was ready */
-    uv_timer_t timer;           /* the revision's timeouts */
     uint64_t start_ms, last_write_ms, queued_ms;
     bool up_ready;              /* head sent: body goes straight to the upstream */
     bool body_end;              /* the client's body is complete */
@@ -50,7 +56,28 @@ typedef struct {
     bool traced;                /* spans are recorded for this request */
     knd_trace_ctx_t span, queue_span, up_span; /* server span, queue wait, call to the instance */
     uint64_t start_us, queued_us, up_start_us; /* wall clock, for spans */
-} knd_proxy_t;
+};
+
+/* Everything of a proxy but its timer, which libuv keeps linked while the proxy is parked. */
+#define KND_PROXY_FIELDS(p) ((char *)(p) + offsetof(knd_proxy_t, ing))
+#define KND_PROXY_FIELDS_LEN (sizeof(knd_proxy_t) - offsetof(knd_proxy_t, ing))
+
+/* The request and response heads are built here, then copied by the write or the server: one
+ * buffer for the loop instead of an allocation per message. */
+static knd_buf_t knd_proxy_scratch;
+
+static knd_buf_t *knd_proxy_scratch_get(void)
+{
+    knd_buf_reset(&knd_proxy_scratch);
+    knd_buf_reserve(&knd_proxy_scratch, 1024);
+    return &knd_proxy_scratch;
+}
+
+static void knd_proxy_scratch_done(void)
+{
+    if (knd_proxy_scratch.cap > KND_PROXY_SCRATCH_MAX)
+        knd_buf_free(&knd_proxy_scratch);
+}
 
 static void knd_proxy_acquire(knd_proxy_t *p);
 static const knd_http_client_cbs_t knd_proxy_up_cbs;
@@ -61,6 +88,48 @@ static const knd_http_client_cbs_t knd_proxy_idle_cbs;
 static void knd_proxy_timer_closed(uv_handle_t *h)
 {
     free(h->data);
+}
+
+static knd_proxy_t *knd_proxy_new(knd_ingress_t *ing)
+{
+    knd_proxy_t *p = ing->proxy_spare;
+    if (p == NULL) {
+        p = knd_xcalloc(1, sizeof(*p));
+        uv_timer_init(ing->loop, &p->timer);
+        p->timer.data = p;
+        return p;
+    }
+    KND_UNPOISON(KND_PROXY_FIELDS(p), KND_PROXY_FIELDS_LEN);
+    ing->proxy_spare = p->spare_next;
+    ing->nproxy_spare--;
+    memset(KND_PROXY_FIELDS(p), 0, KND_PROXY_FIELDS_LEN);
+    return p;
+}
+
+/* The end of a proxy whose resources are already released: parked for reuse, or freed. */
+static void knd_proxy_release(knd_proxy_t *p)
+{
+    knd_ingress_t *ing = p->ing;
+    if (ing->closing || ing->nproxy_spare >= KND_PROXY_SPARE) {
+        uv_close((uv_handle_t *)&p->timer, knd_proxy_timer_closed);
+        return;
+    }
+    uv_timer_stop(&p->timer);
+    p->spare_next = ing->proxy_spare;
+    ing->proxy_spare = p;
+    ing->nproxy_spare++;
+    KND_POISON(KND_PROXY_FIELDS(p), KND_PROXY_FIELDS_LEN);
+}
+
+void knd__proxy_free_spares(knd_ingress_t *ing)
+{
+    while (ing->proxy_spare) {
+        knd_proxy_t *p = ing->proxy_spare;
+        KND_UNPOISON(KND_PROXY_FIELDS(p), KND_PROXY_FIELDS_LEN);
+        ing->proxy_spare = p->spare_next;
+        uv_close((uv_handle_t *)&p->timer, knd_proxy_timer_closed);
+    }
+    ing->nproxy_spare = 0;
 }
 
 /* Bytes a JSON string cannot hold as they are: control characters, '"' and '\\'. */
@@ -174,7 +243,7 @@ static void knd_proxy_free(knd_proxy_t *p)
     knd_buf_free(&p->pending);
     knd_route_table_release(p->table);
     p->table = NULL;
-    uv_close((uv_handle_t *)&p->timer, knd_proxy_timer_closed);
+    knd_proxy_release(p);
 }
 
 /* Takes the client request away from the proxy: no callback reaches p after this. */
@@ -328,46 +397,44 @@ static void knd_proxy_send_head(knd_proxy_t *p)
 {
     knd_http_req_t *req = p->req;
     const knd_http_head_t *h = &req->head;
-    knd_buf_t b;
+    knd_buf_t *b = knd_proxy_scratch_get();
     const char *xff = NULL, *fwd = NULL;
-    knd_buf_init(&b);
-    knd_buf_reserve(&b, 1024);
-    knd_buf_cat(&b, llhttp_method_name((llhttp_method_t)h->method), " ", knd_http_head_url(h),
+    knd_buf_cat(b, llhttp_method_name((llhttp_method_t)h->method), " ", knd_http_head_url(h),
                 " HTTP/1.1\r\n", NULL);
-    knd_proxy_head_headers(p, &b, &xff, &fwd);
-    knd_buf_cat(&b, "Knative-Serving-Revision: ", p->rev->name,
+    knd_proxy_head_headers(p, b, &xff, &fwd);
+    knd_buf_cat(b, "Knative-Serving-Revision: ", p->rev->name,
                 "\r\nKnative-Serving-Namespace: ", p->rev->ns, "\r\n", NULL);
     if (p->default_route)
-        knd_buf_puts(&b, "Knative-Serving-Default-Route: true\r\n");
+        knd_buf_puts(b, "Knative-Serving-Default-Route: true\r\n");
     if (p->traced) {
         p->up_start_us = knd_trace_now_us();
-        knd_trace_headers(&p->up_span, &b);
+        knd_trace_headers(&p->up_span, b);
     }
     if (xff)
-        knd_buf_cat(&b, "X-Forwarded-For: ", xff, ", ", req->peer, "\r\n", NULL);
+        knd_buf_cat(b, "X-Forwarded-For: ", xff, ", ", req->peer, "\r\n", NULL);
     else
-        knd_buf_cat(&b, "X-Forwarded-For: ", req->peer, "\r\n", NULL);
+        knd_buf_cat(b, "X-Forwarded-For: ", req->peer, "\r\n", NULL);
     if (knd_http_head_get(h, "X-Forwarded-Proto") == NULL)
-        knd_buf_puts(&b, "X-Forwarded-Proto: http\r\n");
+        knd_buf_puts(b, "X-Forwarded-Proto: http\r\n");
     if (fwd)
-        knd_buf_cat(&b, "Forwarded: ", fwd, ", for=", req->peer, ";proto=http\r\n", NULL);
+        knd_buf_cat(b, "Forwarded: ", fwd, ", for=", req->peer, ";proto=http\r\n", NULL);
     else
-        knd_buf_cat(&b, "Forwarded: for=", req->peer, ";proto=http\r\n", NULL);
+        knd_buf_cat(b, "Forwarded: for=", req->peer, ";proto=http\r\n", NULL);
     if (h->upgrade) {
         const char *up = knd_http_head_get(h, "Upgrade");
-        knd_buf_cat(&b, "Connection: Upgrade\r\nUpgrade: ", up ? up : "websocket", "\r\n", NULL);
+        knd_buf_cat(b, "Connection: Upgrade\r\nUpgrade: ", up ? up : "websocket", "\r\n", NULL);
     } else if (h->content_length >= 0) {
-        knd_buf_puts(&b, "Content-Length: ");
-        knd_buf_put_i64(&b, h->content_length);
-        knd_buf_puts(&b, "\r\n");
+        knd_buf_puts(b, "Content-Length: ");
+        knd_buf_put_i64(b, h->content_length);
+        knd_buf_puts(b, "\r\n");
     } else if (h->chunked) {
-        knd_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
+        knd_buf_puts(b, "Transfer-Encoding: chunked\r\n");
         p->chunked_up = true;
     }
-    knd_buf_puts(&b, "\r\n");
+    knd_buf_puts(b, "\r\n");
     knd_http_client_begin(p->up, h->method == HTTP_HEAD);
-    knd_http_client_write(p->up, b.p, b.len, NULL, 0, NULL, 0);
-    knd_buf_free(&b);
+    knd_http_client_write(p->up, b->p, b->len, NULL, 0, NULL, 0);
+    knd_proxy_scratch_done();
     p->up_ready = true;
     knd_proxy_write_body(p, p->pending.p, p->pending.len);
     knd_buf_free(&p->pending);
@@ -439,8 +506,7 @@ static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
     if (p->req == NULL)
         return;
     bool upgrade = h->status == 101 && p->req->head.upgrade;
-    knd_buf_t b;
-    knd_buf_init(&b);
+    knd_buf_t *b = knd_proxy_scratch_get();
     const char *conn = knd_http_head_get(h, "Connection");
     bool listed = conn && strcasecmp(conn, "keep-alive") != 0 && strcasecmp(conn, "close") != 0;
     for (size_t i = 0; i < knd_http_head_count(h); i++) {
@@ -450,13 +516,13 @@ static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
         if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
                       (listed && knd_http_connection_lists(h, name))))
             continue;
-        knd_proxy_put_header(&b, name, knd_http_head_value(h, i));
+        knd_proxy_put_header(b, name, knd_http_head_value(h, i));
     }
     p->resp_started = true;
     p->status = h->status;
     p->last_write_ms = knd_time_mono_ms();
-    knd_http_resp_head(p->req, h->status, knd_buf_cstr(&b), upgrade ? -1 : h->content_length);
-    knd_buf_free(&b);
+    knd_http_resp_head(p->req, h->status, knd_buf_cstr(b), upgrade ? -1 : h->content_length);
+    knd_proxy_scratch_done();
     p->resp_chunked = h->content_length < 0 && !upgrade;
     if (upgrade) {
         /* A tunnel is not a request: timeoutSeconds no longer applies (Knative's timeout handler
@@ -537,7 +603,9 @@ static const knd_http_client_cbs_t knd_proxy_up_cbs = {
 
 static void knd_proxy_connect(knd_proxy_t *p)
 {
-    snprintf(p->instance, sizeof(p->instance), "%s", p->ep->id);
+    size_t n = strnlen(p->ep->id, sizeof(p->instance) - 1);
+    memcpy(p->instance, p->ep->id, n);
+    p->instance[n] = '\0';
     /* Upgrades get a fresh connection: the tunnel will own it for good. */
     knd_http_client_t *c = p->req->head.upgrade ? NULL : knd_endpoint_take_conn(p->ep);
     if (c) {
@@ -636,7 +704,7 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
                       const knd_rt_entry_t *entry, const knd_rt_target_t *target,
                       bool default_route)
 {
-    knd_proxy_t *p = knd_xcalloc(1, sizeof(*p));
+    knd_proxy_t *p = knd_proxy_new(ing);
     p->ing = ing;
     p->req = req;
     p->table = knd_route_table_retain(table);
@@ -645,8 +713,6 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
     knd_buf_init(&p->pending);
     p->body_end = req->head.content_length <= 0 && !req->head.chunked;
     p->start_ms = p->last_write_ms = knd_time_mono_ms();
-    uv_timer_init(ing->loop, &p->timer);
-    p->timer.data = p;
     req->data = p;
     req->on_body = knd_proxy_client_body;
     req->on_body_end = knd_proxy_client_body_end;
