@@ -21,6 +21,7 @@
 
 typedef struct {
     size_t name, value; /* offsets into knd_http_head_t.raw of NUL-terminated strings */
+    size_t name_len;    /* strlen of the name: lookups compare lengths first */
 } knd_http_hdr_t;
 
 typedef struct knd_http_head_s {

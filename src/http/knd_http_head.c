@@ -59,8 +59,9 @@ const char *knd_http_head_value(const knd_http_head_t *h, size_t i)
 
 const char *knd_http_head_get(const knd_http_head_t *h, const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < h->nhdrs; i++)
-        if (strcasecmp(knd_http_head_name(h, i), name) == 0)
+        if (h->hdrs[i].name_len == n && strcasecmp(knd_http_head_name(h, i), name) == 0)
             return knd_http_head_value(h, i);
     return NULL;
 }
@@ -82,6 +83,7 @@ static void knd_http_head_new_header(knd_http_head_t *h)
     }
     h->hdrs[h->nhdrs].name = h->raw.len;
     h->hdrs[h->nhdrs].value = 0;
+    h->hdrs[h->nhdrs].name_len = 0;
     h->nhdrs++;
 }
 
@@ -90,6 +92,7 @@ void knd_http_head_add(knd_http_head_t *h, const char *name, const char *value)
     if (h->raw.len == 0)
         knd_buf_append(&h->raw, "", 1);
     knd_http_head_new_header(h);
+    h->hdrs[h->nhdrs - 1].name_len = strlen(name);
     knd_buf_append(&h->raw, name, strlen(name) + 1);
     h->hdrs[h->nhdrs - 1].value = h->raw.len;
     knd_buf_append(&h->raw, value, strlen(value) + 1);
@@ -127,6 +130,8 @@ int knd_http_head_on_field(knd_http_head_t *h, const char *at, size_t n)
 
 void knd_http_head_field_done(knd_http_head_t *h)
 {
+    if (h->nhdrs)
+        h->hdrs[h->nhdrs - 1].name_len = h->raw.len - h->hdrs[h->nhdrs - 1].name;
     knd_buf_append(&h->raw, "", 1);
     h->in_value = true;
 }

@@ -100,7 +100,7 @@ const knd_rt_entry_t *knd_route_table_lookup(const knd_route_table_t *t, const c
     for (const char *p = host; *p && n < sizeof(key) - 1; p++) {
         if (*p == ':' && host[0] != '[')
             break;
-        key[n++] = (char)tolower((unsigned char)*p);
+        key[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p | 0x20) : *p; /* ASCII, no locale */
     }
     key[n] = '\0';
     if (n > 0 && key[n - 1] == '.') /* a fully qualified "host." */
