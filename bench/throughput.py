@@ -22,9 +22,16 @@ daemon's VmRSS idle and with `hello` running and its idle CPU time, apply -> Rea
 knd-testapp Service (median of ROUNDS), and instructions per request of knd's ingress under
 callgrind.
 
-Prints Markdown and writes it to bench/results/throughput-<date>.md.
+Every run also records the CPU time (user + system) the proxying process and the instance spent
+per request: unlike req/s and latency, it does not depend on how the scheduler shares the CPUs
+among wrk, the proxy and the instance. With --pin, wrk runs on CPU 0 and everything else on
+CPU 1, which takes most of the scheduler's noise out of the latencies as well.
+
+Prints Markdown and writes it to bench/results/throughput-<date>.md (throughput-pinned-<date>.md
+with --pin).
 Usage: bench/throughput.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
                            [--duration 5] [--reps 3] [--conc 1,16,64,256] [--no-callgrind]
+                           [--pin]
 """
 import argparse
 import datetime
@@ -261,15 +268,37 @@ class Proxy:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def wrk(port, path, conns, duration, lua):
+def cpu_ticks(pid):
+    """utime + stime of `pid` in clock ticks (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return int(v[11]) + int(v[12])
+
+
+def pin(pid, cpu):
+    """Moves every thread of `pid` to CPU `cpu`."""
+    subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], capture_output=True,
+                   check=True)
+
+
+# --pin: wrk runs on CPU 0, the proxies and the instance on CPU 1.
+WRK_PREFIX = []
+
+
+def wrk(port, path, conns, duration, lua, pids=()):
+    """One wrk run; with `pids`, also the CPU time each of them used per request (us)."""
     # wrk needs at least one connection per thread: c=1 runs with -t1
-    argv = ["wrk", "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % duration, "--latency",
+    argv = WRK_PREFIX + ["wrk", "-t%d" % min(2, conns), "-c%d" % conns, "-d%ds" % duration, "--latency",
             "-s", lua, "-H", "Host: " + HOST, "http://127.0.0.1:%d%s" % (port, path)]
+    t0 = [cpu_ticks(p) for p in pids]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    t1 = [cpu_ticks(p) for p in pids]
     for line in r.stdout.splitlines():
         if line.startswith("WRKJSON "):
             o = json.loads(line[8:])
             o["rps"] = o["requests"] / (o["duration_us"] / 1e6)
+            tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+            o["cpu"] = [(b - a) * tick_us / max(o["requests"], 1) for a, b in zip(t0, t1)]
             o["errors"] = sum(o[k] for k in ("connect", "read", "write", "status", "timeout"))
             return o
     sys.exit("wrk printed no result: %s %s" % (r.stdout, r.stderr))
@@ -482,11 +511,18 @@ def alive(pid):
         return False
 
 
-def throughput(d, ipid, backend, conc, duration, reps, lua, log):
+def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned):
     ports = {"direct": backend, "knd": d.http_port}
     proxies = [Proxy("nginx", backend), Proxy("haproxy", backend)]
     for p in proxies:
         ports[p.kind] = p.port
+    # The process that proxies (nginx's worker), then the instance: CPU time per request of each.
+    pids = {"direct": (ipid,), "knd": (d.proc.pid, ipid),
+            "nginx": (proxies[0].worker(), ipid), "haproxy": (proxies[1].proc.pid, ipid)}
+    if pinned:
+        for pid in (d.proc.pid, ipid, proxies[0].proc.pid, proxies[0].worker(),
+                    proxies[1].proc.pid):
+            pin(pid, 1)
     res = {}
     try:
         for t in TARGETS:  # one second each, so that every proxy has its connections open
@@ -495,15 +531,16 @@ def throughput(d, ipid, backend, conc, duration, reps, lua, log):
             for _, path in BODIES:
                 for c in conc:
                     for t in TARGETS:
-                        o = wrk(ports[t], path, c, duration, lua)
+                        o = wrk(ports[t], path, c, duration, lua, pids[t])
                         res.setdefault((path, c, t), []).append(o)
                         if not alive(ipid):
                             d.keep = True
                             sys.exit("the instance (pid %d) died during %s c=%d %s" % (
                                 ipid, path, c, t))
                         log("rep %d %-14s c=%-3d %-7s %9.0f req/s p50 %6d us p99 %6d us "
-                            "p99.9 %6d us errors %d" % (rep + 1, path, c, t, o["rps"], o["p50"],
-                                                         o["p99"], o["p999"], o["errors"]))
+                            "p99.9 %6d us cpu/req %s us errors %d" % (
+                                rep + 1, path, c, t, o["rps"], o["p50"], o["p99"], o["p999"],
+                                "/".join("%.1f" % x for x in o["cpu"]), o["errors"]))
         sc = None
         if shutil.which("strace"):
             log("syscalls per request (strace -c)")
@@ -597,7 +634,13 @@ def main():
     ap.add_argument("--callgrind-requests", type=int, default=10000)
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--pin", action="store_true",
+                    help="wrk on CPU 0; proxies and the instance on CPU 1 (less scheduler noise)")
     a = ap.parse_args()
+    if a.pin:
+        if os.cpu_count() < 2 or shutil.which("taskset") is None:
+            sys.exit("--pin needs 2 CPUs and taskset")
+        WRK_PREFIX[:] = ["taskset", "-c", "0"]
     knd, app = os.path.abspath(a.knd), os.path.abspath(a.app)
     for b in (knd, app):
         if not os.access(b, os.X_OK):
@@ -627,7 +670,7 @@ def main():
         idle_cpu = d.cpu_ms(5)
         log("knd on :%d, instance pid %d on :%d (from the daemon log line)"
             % (d.http_port, ipid, backend))
-        res, sc = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log)
+        res, sc = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log, a.pin)
         rss_after = d.rss_kib()
         log("apply -> Ready, %d rounds" % a.ready_rounds)
         ready_cli, ready_api = ready_times(d, app, a.ready_rounds)
@@ -645,6 +688,9 @@ def main():
 
     med = {k: {f: statistics.median(o[f] for o in v) for f in ("rps", "p50", "p99", "p999")}
            for k, v in res.items()}
+    for k, v in res.items():
+        med[k]["cpu"] = [statistics.median(o["cpu"][i] for o in v)
+                         for i in range(len(v[0]["cpu"]))]
     errs = {k: sum(o["errors"] for o in v) for k, v in res.items()}
     spread = {k: (max(o["rps"] for o in v) - min(o["rps"] for o in v)) / med[k]["rps"]
               for k, v in res.items()}
@@ -661,8 +707,13 @@ def main():
         "port. `wrk -t2 -cN -d%ds --latency` (`-t1` for c=1) with `Host: %s` on every "
         "target; %d runs per row with the targets interleaved, median of each column over the "
         "runs; spread is (max - min) / median of req/s over the runs. Latencies in "
-        "microseconds unless marked ms. wrk, the proxy and the instance share the machine's "
-        "%d CPUs, unpinned." % (a.duration, HOST, a.reps, os.cpu_count()),
+        "microseconds unless marked ms. %s CPU/req is the CPU time (user + system, from "
+        "/proc/PID/stat) the proxying process and the instance used per request during the "
+        "run: the one column that does not depend on how the scheduler shares the CPUs."
+        % (a.duration, HOST, a.reps,
+           "wrk runs on CPU 0; the proxy and the instance share CPU 1 (`--pin`, taskset)."
+           if a.pin else "wrk, the proxy and the instance share the machine's %d CPUs, "
+           "unpinned." % os.cpu_count()),
         "",
         "nginx: `worker_processes 1`, upstream `keepalive 1024` (as many idle upstream "
         "connections as knd keeps), `proxy_http_version 1.1`, "
@@ -673,9 +724,9 @@ def main():
         "and would die when wrk closes connections with 64 KiB responses in flight.", ""]
     for label, path in BODIES:
         lines += ["## Body %s" % label, "",
-                  "| c | target | req/s | spread | p50 | p99 | p99.9 | knd/nginx req/s | "
-                  "knd/haproxy req/s | errors |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| c | target | req/s | spread | p50 | p99 | p99.9 | proxy CPU/req | "
+                  "instance CPU/req | knd/nginx req/s | knd/haproxy req/s | errors |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for c in conc:
             k = med[(path, c, "knd")]
             for t in TARGETS:
@@ -683,22 +734,27 @@ def main():
                 ratio = ("**%.2f**" % (k["rps"] / med[(path, c, "nginx")]["rps"]),
                          "**%.2f**" % (k["rps"] / med[(path, c, "haproxy")]["rps"])) \
                     if t == "knd" else ("", "")
-                lines.append("| %d | %s | %.0f | %.0f%% | %s | %s | %s | %s | %s | %d |" % (
-                    c, t, m["rps"], spread[(path, c, t)] * 100, us(m["p50"]), us(m["p99"]),
-                    us(m["p999"]), ratio[0],
-                    ratio[1], errs[(path, c, t)]))
+                cpu = ["%.1f" % x for x in m["cpu"]]
+                if t == "direct":
+                    cpu = [""] + cpu
+                lines.append("| %d | %s | %.0f | %.0f%% | %s | %s | %s | %s | %s | %s | %s | %d |"
+                             % (c, t, m["rps"], spread[(path, c, t)] * 100, us(m["p50"]),
+                                us(m["p99"]), us(m["p999"]), cpu[0], cpu[1], ratio[0],
+                                ratio[1], errs[(path, c, t)]))
         lines.append("")
     lines += ["## Where knd stands", "",
-              "Ratios knd/nginx and knd/haproxy: req/s (higher is better for knd) and p99 "
-              "(lower is better for knd).", "",
-              "| body | c | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "Ratios knd/nginx and knd/haproxy: req/s (higher is better for knd), p99 and the "
+              "proxy's CPU time per request (lower is better for knd).", "",
+              "| body | c | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy | "
+              "CPU/req vs nginx | CPU/req vs haproxy |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for label, path in BODIES:
         for c in conc:
             k, n, h = (med[(path, c, t)] for t in ("knd", "nginx", "haproxy"))
-            lines.append("| %s | %d | %.2f | %.2f | %.2f | %.2f |" % (
+            lines.append("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
                 path, c, k["rps"] / n["rps"], k["rps"] / h["rps"], k["p99"] / max(n["p99"], 1),
-                k["p99"] / max(h["p99"], 1)))
+                k["p99"] / max(h["p99"], 1), k["cpu"][0] / max(n["cpu"][0], 1e-9),
+                k["cpu"][0] / max(h["cpu"][0], 1e-9)))
     st = os.stat(knd)
     size = subprocess.run(["size", knd], capture_output=True, text=True).stdout.splitlines()
     lines += ["", "## Footprint", "",
@@ -730,7 +786,8 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "throughput-%s.md" % datetime.date.today().isoformat())
+    path = os.path.join(a.out, "throughput-%s%s.md" % ("pinned-" if a.pin else "",
+                                                        datetime.date.today().isoformat()))
     with open(path, "w") as f:
         f.write(text)
     print("written to %s" % os.path.relpath(path, os.getcwd()))
