@@ -231,7 +231,7 @@ def delete_wait(d, name):
 class Proxy:
     """nginx or HAProxy from its template in bench/, in the foreground, on a free port."""
 
-    def __init__(self, kind, backend):
+    def __init__(self, kind, backend, wrapper=(), start_timeout=20):
         self.kind = kind
         self.dir = tempfile.mkdtemp(prefix="knd-bench-%s-" % kind)
         self.port = free_port()
@@ -240,6 +240,8 @@ class Proxy:
             text = f.read()
         text = text.replace("@PREFIX@", self.dir).replace("@LISTEN@", str(self.port)) \
             .replace("@BACKEND@", str(backend))
+        if wrapper and kind == "nginx":  # under valgrind: one process, no master
+            text = text.replace("master_process on;", "master_process off;")
         conf = os.path.join(self.dir, os.path.basename(tmpl)[:-3])
         with open(conf, "w") as f:
             f.write(text)
@@ -248,9 +250,9 @@ class Proxy:
             argv = ["nginx", "-p", self.dir, "-c", conf]
         else:
             argv = ["haproxy", "-db", "-f", conf]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        wait_port(self.port, self.proc, kind)
+        self.proc = subprocess.Popen(list(wrapper) + argv, stdin=subprocess.DEVNULL,
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        wait_port(self.port, self.proc, kind, start_timeout)
 
     def worker(self):
         """nginx's worker process (the one that proxies)."""
@@ -319,54 +321,10 @@ def callgrind(knd, app, nreq):
                 if toggle else []), start_timeout=60)
     try:
         apply_ready(d, "hello", app)
-        s = socket.create_connection(("127.0.0.1", d.http_port), timeout=30)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        req = ("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST).encode()
-
-        def one():
-            s.sendall(req)
-            buf = b""
-            while True:
-                buf += s.recv(65536)
-                h = buf.find(b"\r\n\r\n")
-                if h < 0:
-                    continue
-                m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", buf[:h])
-                if m is None:
-                    sys.exit("callgrind: response without Content-Length: %r" % buf[:300])
-                if len(buf) >= h + 4 + int(m.group(1)):
-                    if not buf.startswith(b"HTTP/1.1 200"):
-                        sys.exit("callgrind: unexpected response %r" % buf[:300])
-                    return
-
-        for _ in range(50):  # warm: upstream connection open, route cache filled
-            one()
-        ctl = ["callgrind_control"]
-        pid = str(d.proc.pid)
-
-        def dump(tag):
-            subprocess.run(ctl + ["-d", tag, pid], capture_output=True, check=True, timeout=60)
-
-        subprocess.run(ctl + ["-z", pid], capture_output=True, check=True, timeout=60)
-        t0 = time.monotonic()
-        for _ in range(nreq):
-            one()
-        took = time.monotonic() - t0
-        dump("requests")
-        time.sleep(took)
-        dump("idle")
-        s.close()
+        took = callgrind_drive(d.proc.pid, d.http_port, nreq)
     finally:
         d.stop()
-    dumps = {}
-    for name in os.listdir(outdir):
-        p = os.path.join(outdir, name)
-        with open(p, errors="replace") as f:
-            head = f.read(4096)
-        trig = re.search(r"^desc: Trigger: dump (\S+)", head, re.M)
-        tot = re.search(r"^summary: (\d+)", head, re.M)
-        if trig and tot:
-            dumps[trig.group(1)] = (int(tot.group(1)), p)
+    dumps = callgrind_dumps(outdir)
     if "requests" not in dumps or "idle" not in dumps:
         sys.exit("callgrind dumps missing in %s: %s" % (outdir, os.listdir(outdir)))
     ir_req, path = dumps["requests"]
@@ -377,6 +335,87 @@ def callgrind(knd, app, nreq):
                   if re.search(r":(knd_|llhttp_execute)", x[2])][:14]}
     shutil.rmtree(outdir, ignore_errors=True)
     return r
+
+
+def callgrind_drive(pid, port, nreq):
+    """`nreq` sequential keep-alive `GET /` through `port`, with the callgrind counters of `pid`
+    zeroed before and dumped after (dump "requests"), then an idle window of the same length
+    (dump "idle"). Returns the seconds the requests took."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    req = ("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST).encode()
+
+    def one():
+        s.sendall(req)
+        buf = b""
+        while True:
+            buf += s.recv(65536)
+            h = buf.find(b"\r\n\r\n")
+            if h < 0:
+                continue
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", buf[:h])
+            if m is None:
+                sys.exit("callgrind: response without Content-Length: %r" % buf[:300])
+            if len(buf) >= h + 4 + int(m.group(1)):
+                if not buf.startswith(b"HTTP/1.1 200"):
+                    sys.exit("callgrind: unexpected response %r" % buf[:300])
+                return
+
+    for _ in range(50):  # warm: upstream connection open, route cache filled
+        one()
+
+    def ctl(*args):
+        subprocess.run(["callgrind_control"] + list(args) + [str(pid)], capture_output=True,
+                       check=True, timeout=60)
+
+    ctl("-z")
+    t0 = time.monotonic()
+    for _ in range(nreq):
+        one()
+    took = time.monotonic() - t0
+    ctl("-d", "requests")
+    time.sleep(took)
+    ctl("-d", "idle")
+    s.close()
+    return took
+
+
+def callgrind_dumps(outdir):
+    """{trigger: (total Ir, path)} of the callgrind dumps in outdir."""
+    dumps = {}
+    for name in os.listdir(outdir):
+        p = os.path.join(outdir, name)
+        with open(p, errors="replace") as f:
+            head = f.read(4096)
+        trig = re.search(r"^desc: Trigger: dump (\S+)", head, re.M)
+        tot = re.search(r"^summary: (\d+)", head, re.M)
+        if trig and tot:
+            dumps[trig.group(1)] = (int(tot.group(1)), p)
+    return dumps
+
+
+def callgrind_proxy(kind, knd, app, nreq):
+    """The same count for nginx or HAProxy in front of a knd instance: Ir per request."""
+    d = Daemon(knd)
+    outdir = tempfile.mkdtemp(prefix="knd-bench-cg-%s-" % kind)
+    try:
+        apply_ready(d, "hello", app)
+        _, backend = d.instance("hello-00001")
+        px = Proxy(kind, backend, ["valgrind", "--tool=callgrind", "--vgdb=yes",
+                                   "--callgrind-out-file=" + os.path.join(outdir, "cg.%p")],
+                   start_timeout=60)
+        try:
+            took = callgrind_drive(px.proc.pid, px.port, nreq)
+        finally:
+            px.stop()
+    finally:
+        d.stop()
+    dumps = callgrind_dumps(outdir)
+    shutil.rmtree(outdir, ignore_errors=True)
+    if "requests" not in dumps or "idle" not in dumps:
+        sys.exit("callgrind dumps of %s missing" % kind)
+    return {"ir_req": dumps["requests"][0], "ir_idle": dumps["idle"][0], "nreq": nreq,
+            "took": took}
 
 
 def callgrind_top(path, inclusive, n, frames=False):
@@ -445,6 +484,18 @@ def callgrind_report(cg, btype):
              "| %d requests | %d |" % (n, cg["ir_req"]),
              "| idle window of the same length | %d |" % cg["ir_idle"],
              "| **per request**, (requests - idle) / %d | **%.0f** |" % (n, per), ""]
+    others = [k for k in ("nginx", "haproxy") if k in cg]
+    if others:
+        lines += ["The same measurement on nginx (`master_process off`, otherwise "
+                  "bench/nginx.conf.in) and HAProxy (bench/haproxy.cfg.in), each under "
+                  "`valgrind --tool=callgrind` in front of the same kind of knd instance:", "",
+                  "| proxy | Ir per request | knd / proxy |", "|---|---:|---:|",
+                  "| knd | %.0f | |" % per]
+        for k in others:
+            o = cg[k]
+            op = (o["ir_req"] - o["ir_idle"]) / o["nreq"]
+            lines.append("| %s | %.0f | **%.2f** |" % (k, op, per / op))
+        lines.append("")
     if cg["toggle"]:
         lines.append("The controller's pass (`knd_reconciler_on_kick`, on a 1 s tick whatever "
                      "the load) is not collected: it is a per-second cost, shown natively as "
@@ -684,6 +735,9 @@ def main():
     if not a.no_callgrind:
         log("callgrind, %d requests" % a.callgrind_requests)
         cg = callgrind(knd, app, a.callgrind_requests)
+        for kind in ("nginx", "haproxy"):
+            log("callgrind, %s, %d requests" % (kind, a.callgrind_requests))
+            cg[kind] = callgrind_proxy(kind, knd, app, a.callgrind_requests)
     log("done")
 
     med = {k: {f: statistics.median(o[f] for o in v) for f in ("rps", "p50", "p99", "p999")}
