@@ -250,6 +250,23 @@ static void knd_admin_tracer(knd_buf_t *b, const knd_tracer_t *t)
                    (unsigned long long)knd_tracer_dropped(t));
 }
 
+static void knd_admin_reconciler(knd_buf_t *b, const knd_reconciler_t *rc)
+{
+    uint64_t passes;
+    double seconds;
+    knd_reconciler_stats(rc, &passes, &seconds);
+    knd_buf_printf(b,
+                   "# HELP knd_reconcile_passes_total Reconcile passes run (on a change, and "
+                   "the safety pass when something changed unannounced or once a minute).\n"
+                   "# TYPE knd_reconcile_passes_total counter\n"
+                   "knd_reconcile_passes_total %llu\n"
+                   "# HELP knd_reconcile_seconds_total Time the reconcile passes took; the "
+                   "daemon's loop serves nothing else meanwhile.\n"
+                   "# TYPE knd_reconcile_seconds_total counter\n"
+                   "knd_reconcile_seconds_total %.6f\n",
+                   (unsigned long long)passes, seconds);
+}
+
 static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc, const knd_tracer_t *t)
 {
     knd_buf_t b;
@@ -270,6 +287,7 @@ static void knd_admin_metrics(knd_http_req_t *req, knd_reconciler_t *rc, const k
     free(sc.labels);
     free(sc.revs);
     knd_admin_tracer(&b, t);
+    knd_admin_reconciler(&b, rc);
     knd_admin_process(&b);
     knd_http_resp_simple(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     knd_buf_free(&b);

@@ -36,6 +36,8 @@ knd_reconciler_t *knd_reconciler_new(const knd_reconcile_deps_t *deps);
 void knd_reconciler_kick(knd_reconciler_t *rc);
 /** Runs a pass now (start-up). */
 void knd_reconciler_run(knd_reconciler_t *rc);
+/** Passes run since start-up, and the seconds they took in all (the daemon's /metrics). */
+void knd_reconciler_stats(const knd_reconciler_t *rc, uint64_t *passes, double *seconds);
 /** The platform configuration currently in force (from the stored config-* ConfigMaps). */
 const knd_platform_t *knd_reconciler_platform(const knd_reconciler_t *rc);
 knd_runtime_t *knd_reconciler_runtime(knd_reconciler_t *rc);

@@ -40,6 +40,9 @@ struct knd_reconciler_s {
     uv_timer_t tick;
     bool running, again, closing;
     knd_pass_cache_t cache;
+    uint64_t pass_rt_generation; /* knd_runtime_generation when the last pass began */
+    uint64_t pass_ms;            /* loop time the last pass began */
+    uint64_t passes, pass_ns;    /* passes run, and their summed duration (knd_reconciler_stats) */
     int open_timers; /* while closing */
     void (*done)(void *data);
     void *done_data;

@@ -68,6 +68,7 @@ struct knd_rev_rt_s {
     int crashes;
     uint64_t backoff_until;
     uint64_t first_spawn_ms;   /* when trying to get a first ready instance began, or 0 */
+    uint64_t deadline_ms;      /* the progress deadline the reconciler set, or 0 */
     bool deadline_exceeded;    /* gave up: ProgressDeadlineExceeded */
     uv_timer_t retry;     /* fires when the backoff ends */
     char *fail_reason, *fail_message;
@@ -82,6 +83,7 @@ struct knd_runtime_s {
     knd_map_t by_name;          /* "ns/name" -> the live (not dying) entry of revs */
     void (*changed)(void *data);
     void *data;
+    uint64_t generation;        /* counts changes a reconcile pass reads (knd_runtime_generation) */
     bool shutting_down;
     int closing; /* entries unlinked whose timer has not closed yet */
     void (*done)(void *data);
@@ -145,6 +147,7 @@ static knd_probe_spec_t knd_plan_probe_spec(const knd_plan_probe_t *pp)
 
 static void knd_runtime_notify(knd_runtime_t *rt)
 {
+    rt->generation++;
     if (!rt->shutting_down && rt->changed)
         rt->changed(rt->data);
 }
@@ -461,6 +464,7 @@ static void knd_rev_rt_on_demand(knd_rev_t *rev, void *data)
      * request is load the decider can see; the floor of one keeps it safe either way. */
     if (r->demand < 1) {
         r->demand = 1;
+        r->rt->generation++; /* the status shows it on the next pass; no pass is forced now */
         knd_rev_rt_converge(r);
     }
 }
@@ -563,6 +567,8 @@ static void knd_runtime_on_tick(uv_timer_t *t)
     uint64_t now = knd_time_mono_ms(), now_ns = uv_hrtime();
     bool decide = ++rt->ticks % KND_DECIDE_EVERY == 0;
     for (knd_rev_rt_t *r = rt->revs; r; r = r->next) {
+        if (r->deadline_ms && !r->dying)
+            knd_rev_rt_check_deadline(r, r->deadline_ms);
         if (!r->scaling || r->dying)
             continue;
         uint64_t arrivals = 0;
@@ -776,6 +782,7 @@ void knd_rev_rt_set_plan(knd_rev_rt_t *r, knd_rev_plan_t *plan, const char *fail
 
 void knd_rev_rt_check_deadline(knd_rev_rt_t *r, uint64_t deadline_ms)
 {
+    r->deadline_ms = deadline_ms;
     if (r->ever_ready || r->deadline_exceeded || r->first_spawn_ms == 0 || deadline_ms == 0 ||
         knd_time_mono_ms() - r->first_spawn_ms < deadline_ms)
         return;
@@ -804,6 +811,11 @@ void knd_rev_rt_set_desired(knd_rev_rt_t *r, int desired)
 knd_rev_t *knd_rev_rt_rev(const knd_rev_rt_t *r)
 {
     return r->rev;
+}
+
+uint64_t knd_runtime_generation(const knd_runtime_t *rt)
+{
+    return rt->generation;
 }
 
 int knd_rev_rt_desired(const knd_rev_rt_t *r)

@@ -95,9 +95,12 @@ const char *knd_rev_rt_activity_reason(const knd_rev_rt_t *r);
 /**
  * Knative's progress deadline: a revision that has run instances for deadline_ms without any
  * becoming ready fails with ProgressDeadlineExceeded ("Initial scale was never achieved") and
- * stops trying. Call once per reconcile pass.
+ * stops trying. Checked now and then on every runtime tick (1 s) with the last deadline given.
  */
 void knd_rev_rt_check_deadline(knd_rev_rt_t *r, uint64_t deadline_ms);
+/** Changes since start-up that a reconcile pass reads (instances ready or gone, scale decisions,
+ * failures, cold-start demand): equal numbers mean nothing a pass reads has changed. */
+uint64_t knd_runtime_generation(const knd_runtime_t *rt);
 
 knd_rev_t *knd_rev_rt_rev(const knd_rev_rt_t *r);
 int knd_rev_rt_desired(const knd_rev_rt_t *r);

@@ -202,3 +202,32 @@ def test_debug_endpoints(knd):
     [inst] = rev["instances"]
     assert inst["state"] == "ready" and inst["in_lb_set"] and inst["pid"] > 0
     assert knd.curl(route_host("dbg")).status == 200
+
+
+def _reconcile_passes(knd):
+    (line,) = _series(_metrics(knd), "knd_reconcile_passes_total")
+    return int(line.split()[1])
+
+
+def test_quiet_daemon_skips_the_safety_pass(knd):
+    """Nothing changes: the 5 s safety pass finds the store and the runtime as the last pass
+    left them and does not run (at 1,000 Services a pass holds the loop ~130 ms). A change
+    still runs a pass at once, and the time passes take is exported."""
+    knd.apply(ksvc("quiet", marker=knd.marker,
+                   template_annotations={"autoscaling.knative.dev/min-scale": "1"}))
+    knd.wait_ready("quiet")
+    deadline = time.monotonic() + 20
+    while True:  # settled: no pass between two reads 6 s apart (more than one safety tick)
+        before = _reconcile_passes(knd)
+        time.sleep(6)
+        after = _reconcile_passes(knd)
+        if after == before:
+            break
+        assert time.monotonic() < deadline, "passes keep running on an idle daemon"
+    time.sleep(5)
+    assert _reconcile_passes(knd) == before
+    seconds = [l for l in _series(_metrics(knd), "knd_reconcile_seconds_total")]
+    assert len(seconds) == 1 and float(seconds[0].split()[1]) > 0
+    knd.apply(ksvc("quiet", marker=knd.marker, env={"CHANGED": "1"},
+                   template_annotations={"autoscaling.knative.dev/min-scale": "1"}))
+    assert _reconcile_passes(knd) > before
