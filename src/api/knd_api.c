@@ -288,7 +288,7 @@ int knd_api_listen_unix(const knd_api_deps_t *deps, const char *path, knd_api_t 
         return -1;
     }
     knd__api_watch_init(api);
-    knd_store_set_observer(deps->store, knd__api_watch_on_change, api);
+    knd_store_observe(deps->store, knd__api_watch_on_change, api);
     *out = api;
     return 0;
 }
@@ -353,7 +353,7 @@ void knd_api_close(knd_api_t *api, void (*done)(void *data), void *data)
 {
     api->done = done;
     api->done_data = data;
-    knd_store_set_observer(api->deps.store, NULL, NULL);
+    knd_store_unobserve(api->deps.store, knd__api_watch_on_change, api);
     knd__api_follow_close_all(api);
     knd__api_watch_close_all(api);
     api->closing_servers = api->tls_srv ? 2 : 1;

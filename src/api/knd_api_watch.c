@@ -2,7 +2,7 @@
  * knd_api_watch.c - `?watch=true` streams (shared/kubernetes-api.md §7): one JSON event per
  * line in a chunked response, from the store's change feed.
  *
- * The store reports every committed change (knd_store_set_observer); the hub keeps the last
+ * The store reports every committed change (knd_store_observe); the hub keeps the last
  * KND_API_WATCH_RING of them so that a watch resuming from a resourceVersion a client listed
  * a moment ago replays what it missed. Older than the ring: a 410 Expired ERROR event, after
  * which kubectl relists. resourceVersion absent or "0" starts with a synthetic ADDED per

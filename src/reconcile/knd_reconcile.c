@@ -55,57 +55,9 @@ json_t *knd__pass_get(json_t *idx, const char *ns, const char *name)
     return json_object_get(idx, key);
 }
 
-static json_t *knd_pass_index(json_t *list)
-{
-    json_t *idx = json_object();
-    size_t i;
-    json_t *o;
-    json_array_foreach(list, i, o)
-    {
-        char key[512];
-        snprintf(key, sizeof(key), "%s/%s", knd__obj_ns(o), knd__obj_name(o));
-        json_object_set(idx, key, o);
-    }
-    return idx;
-}
-
 json_t *knd__pass_config_revisions(knd_pass_t *ps, const char *ns, const char *name)
 {
     return knd__pass_get(ps->revs_by_cfg, ns, name); /* NULL: jansson's loops take it as empty */
-}
-
-/* Groups revisions by their configuration label, so per-configuration work stays O(own). */
-static json_t *knd_pass_index_by_config(json_t *revisions)
-{
-    json_t *idx = json_object();
-    size_t i;
-    json_t *r;
-    json_array_foreach(revisions, i, r)
-    {
-        const char *cfg = knd__obj_label(r, KND_LABEL_CONFIGURATION);
-        if (cfg == NULL)
-            continue;
-        char key[512];
-        snprintf(key, sizeof(key), "%s/%s", knd__obj_ns(r), cfg);
-        json_t *arr = json_object_get(idx, key);
-        if (arr == NULL) {
-            arr = json_array();
-            json_object_set_new(idx, key, arr);
-        }
-        json_array_append(arr, r);
-    }
-    return idx;
-}
-
-static json_t *knd_pass_list(knd_pass_t *ps, const char *resource)
-{
-    json_t *list = NULL;
-    knd_err_t err;
-    if (knd_store_list(ps->rc->store, resource, NULL, &list, &err) < 0) {
-        knd_log(KND_LOG_ERROR, "reconcile", "list %s: %s", resource, err.msg);
-        return json_array();
-    }
-    return list;
 }
 
 void knd__cond(knd_pass_t *ps, json_t *obj, const char *type, const char *status,
@@ -174,24 +126,6 @@ static bool knd_orphaned(knd_pass_t *ps, const json_t *o)
     return json_object_get(ps->owner_uids, uid) == NULL;
 }
 
-/* The uids of everything that can own: one lookup per object when collecting garbage. */
-static json_t *knd_pass_owner_uids(knd_pass_t *ps)
-{
-    json_t *uids = json_object();
-    json_t *lists[] = {ps->services, ps->configurations, ps->routes};
-    for (size_t l = 0; l < KND_ARRAY_SIZE(lists); l++) {
-        size_t i;
-        json_t *o;
-        json_array_foreach(lists[l], i, o)
-        {
-            const char *uid = knd__obj_uid(o);
-            if (*uid)
-                json_object_set_new(uids, uid, json_true());
-        }
-    }
-    return uids;
-}
-
 static void knd_pass_gc(knd_pass_t *ps, const char *resource, json_t *list)
 {
     size_t i;
@@ -250,8 +184,9 @@ static json_t *knd_service_route_traffic(const json_t *svc)
     return out;
 }
 
-/* Creates or updates one child so its metadata and spec match `want` (stolen). */
-static void knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, json_t *want,
+/* Creates or updates one child so its metadata and spec match `want` (stolen). True if the
+ * child was already as wanted. */
+static bool knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, json_t *want,
                              const json_t *svc)
 {
     knd_err_t err;
@@ -262,12 +197,12 @@ static void knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, 
                     knd__obj_name(want), err.msg);
         ps->dirty = true;
         json_decref(want);
-        return;
+        return false;
     }
     const char *kind = NULL, *owner = knd_owner_uid(have, &kind);
     if (owner == NULL || strcmp(owner, knd__obj_uid(svc)) != 0) {
         json_decref(want); /* not ours: the Service reports NotOwned */
-        return;
+        return false;
     }
     json_t *meta = json_object_get(want, "metadata");
     if (knd_json_equal(json_object_get(want, "spec"), json_object_get(have, "spec")) &&
@@ -275,7 +210,7 @@ static void knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, 
         knd_json_equal(json_object_get(meta, "annotations"),
                        knd_json_path(have, "metadata.annotations"))) {
         json_decref(want);
-        return;
+        return true;
     }
     json_t *upd = json_deep_copy(have);
     json_object_set(upd, "spec", json_object_get(want, "spec"));
@@ -291,95 +226,45 @@ static void knd_ensure_child(knd_pass_t *ps, const char *resource, json_t *idx, 
     ps->dirty = true; /* a new spec: its generation (and so its revision) changed */
     json_decref(upd);
     json_decref(want);
+    return false;
 }
 
+/*
+ * The children depend on the Service alone. Once both were found as wanted, the resource
+ * versions of the three are remembered (by the Service's uid): while none of them moves, the
+ * children are not built and compared again.
+ */
 static void knd_reconcile_service_children(knd_pass_t *ps, const json_t *svc)
 {
+    const char *ns = knd__obj_ns(svc), *name = knd__obj_name(svc), *uid = knd__obj_uid(svc);
+    const json_t *have_cfg = knd__pass_get(ps->cfg_idx, ns, name);
+    const json_t *have_route = knd__pass_get(ps->route_idx, ns, name);
+    char versions[128] = "";
+    if (have_cfg && have_route) {
+        snprintf(versions, sizeof(versions), "%s/%s/%s",
+                 knd_json_str(svc, "metadata.resourceVersion", ""),
+                 knd_json_str(have_cfg, "metadata.resourceVersion", ""),
+                 knd_json_str(have_route, "metadata.resourceVersion", ""));
+        const char *seen = json_string_value(json_object_get(ps->rc->children_seen, uid));
+        if (seen && strcmp(seen, versions) == 0) {
+            json_object_set_new(ps->children_seen, uid, json_string(versions));
+            return;
+        }
+    }
     json_t *cfg = json_pack("{s:s, s:s, s:o, s:{s:O}}", "apiVersion", "serving.knative.dev/v1",
                             "kind", "Configuration", "metadata",
                             knd_child_meta(svc, "Configuration"), "spec", "template",
                             knd_json_path(svc, "spec.template"));
-    knd_ensure_child(ps, "configurations", ps->cfg_idx, cfg, svc);
+    bool as_wanted = knd_ensure_child(ps, "configurations", ps->cfg_idx, cfg, svc);
     json_t *route = json_pack("{s:s, s:s, s:o, s:{s:o}}", "apiVersion", "serving.knative.dev/v1",
                               "kind", "Route", "metadata", knd_child_meta(svc, "Route"), "spec",
                               "traffic", knd_service_route_traffic(svc));
-    knd_ensure_child(ps, "routes", ps->route_idx, route, svc);
+    as_wanted &= knd_ensure_child(ps, "routes", ps->route_idx, route, svc);
+    if (as_wanted && versions[0])
+        json_object_set_new(ps->children_seen, uid, json_string(versions));
 }
 
 /* ------------------------------------------------------------------ the pass */
-
-static void knd_pass_load(knd_pass_t *ps)
-{
-    if (ps->services && !ps->dirty)
-        return; /* nothing was created or deleted since the last read */
-    ps->dirty = false;
-    json_decref(ps->revs_by_cfg);
-    json_decref(ps->owner_uids);
-    json_decref(ps->services);
-    json_decref(ps->configurations);
-    json_decref(ps->revisions);
-    json_decref(ps->routes);
-    json_decref(ps->svc_idx);
-    json_decref(ps->cfg_idx);
-    json_decref(ps->rev_idx);
-    json_decref(ps->route_idx);
-    ps->services = knd_pass_list(ps, "services");
-    ps->configurations = knd_pass_list(ps, "configurations");
-    ps->revisions = knd_pass_list(ps, "revisions");
-    ps->routes = knd_pass_list(ps, "routes");
-    ps->svc_idx = knd_pass_index(ps->services);
-    ps->cfg_idx = knd_pass_index(ps->configurations);
-    ps->rev_idx = knd_pass_index(ps->revisions);
-    ps->route_idx = knd_pass_index(ps->routes);
-    ps->revs_by_cfg = knd_pass_index_by_config(ps->revisions);
-    ps->owner_uids = knd_pass_owner_uids(ps);
-}
-
-/* Moves the objects and indexes between a pass and the reconciler's cache. */
-static void knd_pass_cache_move(knd_pass_cache_t *c, knd_pass_t *ps, bool to_pass)
-{
-    json_t **from[] = {&c->services, &c->configurations, &c->revisions, &c->routes,
-                       &c->svc_idx, &c->cfg_idx, &c->rev_idx, &c->route_idx,
-                       &c->revs_by_cfg, &c->owner_uids};
-    json_t **to[] = {&ps->services, &ps->configurations, &ps->revisions, &ps->routes,
-                     &ps->svc_idx, &ps->cfg_idx, &ps->rev_idx, &ps->route_idx,
-                     &ps->revs_by_cfg, &ps->owner_uids};
-    for (size_t i = 0; i < KND_ARRAY_SIZE(from); i++) {
-        json_t **a = to_pass ? from[i] : to[i], **b = to_pass ? to[i] : from[i];
-        json_decref(*b);
-        *b = *a;
-        *a = NULL;
-    }
-}
-
-static void knd_pass_cache_drop(knd_pass_cache_t *c)
-{
-    json_t *all[] = {c->services, c->configurations, c->revisions, c->routes, c->svc_idx,
-                     c->cfg_idx, c->rev_idx, c->route_idx, c->revs_by_cfg, c->owner_uids};
-    for (size_t i = 0; i < KND_ARRAY_SIZE(all); i++)
-        json_decref(all[i]);
-    memset(c, 0, sizeof(*c));
-}
-
-/* Starts a pass from the last one's objects when nothing has written to the store since. */
-static void knd_pass_from_cache(knd_pass_t *ps)
-{
-    knd_reconciler_t *rc = ps->rc;
-    if (rc->cache.services && rc->cache.rev == knd_store_revision(rc->store))
-        knd_pass_cache_move(&rc->cache, ps, true);
-    else
-        knd_pass_cache_drop(&rc->cache);
-}
-
-/* Keeps the pass's objects for the next one, if they are what the store holds. */
-static void knd_pass_to_cache(knd_pass_t *ps)
-{
-    knd_reconciler_t *rc = ps->rc;
-    if (ps->dirty || ps->services == NULL)
-        return; /* knd_pass_free frees them */
-    knd_pass_cache_move(&rc->cache, ps, false);
-    rc->cache.rev = knd_store_revision(rc->store);
-}
 
 static void knd_pass_free(knd_pass_t *ps)
 {
@@ -475,23 +360,27 @@ static void knd_reconcile_pass(knd_reconciler_t *rc)
     uint64_t t0 = uv_hrtime();
     knd_time_rfc3339(ps.now);
     knd_pass_platform(&ps);
-    knd_pass_from_cache(&ps);
+    knd__pass_from_cache(&ps);
     size_t i;
     json_t *o;
 
     /* 1. Desired objects: Service children, then owner GC (children of deleted parents). */
-    knd_pass_load(&ps);
+    knd__pass_load(&ps);
+    ps.children_seen = json_object();
     json_array_foreach(ps.services, i, o) knd_reconcile_service_children(&ps, o);
-    knd_pass_load(&ps);
+    json_decref(rc->children_seen);
+    rc->children_seen = ps.children_seen; /* only live Services are kept */
+    ps.children_seen = NULL;
+    knd__pass_load(&ps);
     knd_pass_gc(&ps, "configurations", ps.configurations);
     knd_pass_gc(&ps, "routes", ps.routes);
-    knd_pass_load(&ps);
+    knd__pass_load(&ps);
     knd_pass_gc(&ps, "revisions", ps.revisions);
 
     /* 2. A Revision for every Configuration generation. */
-    knd_pass_load(&ps);
+    knd__pass_load(&ps);
     json_array_foreach(ps.configurations, i, o) knd__reconcile_config_revision(&ps, o);
-    knd_pass_load(&ps);
+    knd__pass_load(&ps);
 
     /* 3. Statuses bottom-up: revisions, configurations, routes (which decide what is routed),
      *    then what runs, then services and domain mappings, and the new route table. */
@@ -503,11 +392,11 @@ static void knd_reconcile_pass(knd_reconciler_t *rc)
     json_array_foreach(ps.revisions, i, o) knd__reconcile_revision_runtime(&ps, o);
     knd_runtime_sweep(rc->runtime);
     json_array_foreach(ps.services, i, o) knd__reconcile_service_status(&ps, o);
-    ps.domainmappings = knd_pass_list(&ps, "domainmappings");
+    ps.domainmappings = knd__pass_list(&ps, "domainmappings");
     json_array_foreach(ps.domainmappings, i, o) knd__reconcile_domainmapping(&ps, o);
     knd_route_table_seal(ps.table);
     knd_ingress_set_table(rc->ingress, knd_route_table_retain(ps.table));
-    knd_pass_to_cache(&ps);
+    knd__pass_to_cache(&ps);
     knd_pass_free(&ps);
     rc->passes++;
     rc->pass_ns += uv_hrtime() - t0;
@@ -588,6 +477,7 @@ knd_reconciler_t *knd_reconciler_new(const knd_reconcile_deps_t *deps)
     rc->kick.data = rc;
     rc->tick.data = rc;
     uv_timer_start(&rc->tick, knd_reconciler_on_tick, KND_TICK_MS, KND_TICK_MS);
+    knd_store_observe(rc->store, knd__reconciler_on_change, rc);
     return rc;
 }
 
@@ -615,7 +505,9 @@ static void knd_reconciler_timer_closed(uv_handle_t *h)
     void (*done)(void *) = rc->done;
     void *data = rc->done_data;
     knd_platform_free(&rc->platform);
-    knd_pass_cache_drop(&rc->cache);
+    knd__pass_cache_drop(&rc->cache);
+    knd__pass_changes_clear(rc);
+    json_decref(rc->children_seen);
     free(rc->default_domain);
     free(rc);
     if (done)
@@ -641,6 +533,7 @@ void knd_reconciler_quiesce(knd_reconciler_t *rc)
 void knd_reconciler_shutdown(knd_reconciler_t *rc, void (*done)(void *data), void *data)
 {
     rc->closing = true;
+    knd_store_unobserve(rc->store, knd__reconciler_on_change, rc);
     rc->done = done;
     rc->done_data = data;
     uv_timer_stop(&rc->kick);

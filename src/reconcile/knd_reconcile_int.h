@@ -27,6 +27,12 @@ typedef struct {
     long long rev; /* knd_store_revision when kept */
 } knd_pass_cache_t;
 
+/* A store change to one of the cached kinds, waiting for the next reload. */
+typedef struct {
+    knd_store_change_t type;
+    char *resource, *json;
+} knd_pass_change_t;
+
 struct knd_reconciler_s {
     uv_loop_t *loop;
     knd_store_t *store;
@@ -40,6 +46,11 @@ struct knd_reconciler_s {
     uv_timer_t tick;
     bool running, again, closing;
     knd_pass_cache_t cache;
+    knd_pass_change_t *changes;  /* reported since the objects were last brought up to date */
+    size_t nchanges;
+    bool changes_lost;           /* too many: the next load reads everything */
+    json_t *children_seen;       /* Service uid -> "svc/cfg/route" resourceVersions when its
+                                  * children were last found as wanted */
     uint64_t pass_rt_generation; /* knd_runtime_generation when the last pass began */
     uint64_t pass_ms;            /* loop time the last pass began */
     uint64_t passes, pass_ns;    /* passes run, and their summed duration (knd_reconciler_stats) */
@@ -60,6 +71,7 @@ typedef struct {
     json_t *routed;   /* "ns/name" of revisions referenced by resolved route traffic -> true */
     const char *lookup_ns; /* namespace of the route being resolved */
     knd_route_table_t *table;
+    json_t *children_seen; /* the pass's knd_reconciler_t.children_seen, being rebuilt */
 } knd_pass_t;
 
 /* knd_reconcile.c */
@@ -90,5 +102,22 @@ void knd__reconcile_config_status(knd_pass_t *ps, json_t *cfg);
 void knd__reconcile_route(knd_pass_t *ps, json_t *route);
 void knd__reconcile_service_status(knd_pass_t *ps, json_t *svc);
 void knd__reconcile_domainmapping(knd_pass_t *ps, json_t *dm);
+
+/* knd_reconcile_cache.c: the objects a pass reads, kept between passes and brought up to date
+ * from the store's change feed. */
+/** Lists every object of resource (an empty array on error, logged). */
+json_t *knd__pass_list(knd_pass_t *ps, const char *resource);
+/** Brings the pass's objects and indexes up to date if anything was written since they were
+ * read (ps->dirty, or the first call of a pass). */
+void knd__pass_load(knd_pass_t *ps);
+/** Starts a pass from the objects the last one kept. */
+void knd__pass_from_cache(knd_pass_t *ps);
+/** Keeps the pass's objects for the next pass (when they are what the store holds). */
+void knd__pass_to_cache(knd_pass_t *ps);
+void knd__pass_cache_drop(knd_pass_cache_t *c);
+void knd__pass_changes_clear(knd_reconciler_t *rc);
+/** The store observer feeding the cache (knd_store_observe). */
+void knd__reconciler_on_change(void *data, knd_store_change_t type, const char *resource,
+                               const char *json, long long rv);
 
 #endif

@@ -149,16 +149,30 @@ int knd_store_begin(knd_store_t *s, knd_err_t *err)
 /* ------------------------------------------------------------------------------------------ */
 /* the change feed                                                                            */
 
-void knd_store_set_observer(knd_store_t *s, knd_store_change_cb cb, void *data)
+void knd_store_observe(knd_store_t *s, knd_store_change_cb cb, void *data)
 {
-    s->observer = cb;
-    s->observer_data = data;
+    KND_ASSERT(s->nobservers < KND_STORE_MAX_OBSERVERS);
+    s->observers[s->nobservers].cb = cb;
+    s->observers[s->nobservers].data = data;
+    s->nobservers++;
+}
+
+void knd_store_unobserve(knd_store_t *s, knd_store_change_cb cb, void *data)
+{
+    for (int i = 0; i < s->nobservers; i++) {
+        if (s->observers[i].cb != cb || s->observers[i].data != data)
+            continue;
+        memmove(&s->observers[i], &s->observers[i + 1],
+                (size_t)(s->nobservers - i - 1) * sizeof(s->observers[0]));
+        s->nobservers--;
+        return;
+    }
 }
 
 void knd__store_note(knd_store_t *s, knd_store_change_t type, const char *resource,
                      const char *json, long long rv)
 {
-    if (s->observer == NULL)
+    if (s->nobservers == 0)
         return;
     knd_store_pending_t *p = knd_xcalloc(1, sizeof(*p));
     p->type = type;
@@ -179,8 +193,8 @@ static void knd_store_flush_pending(knd_store_t *s, bool deliver)
     s->pending_tail = &s->pending;
     while (p) {
         knd_store_pending_t *next = p->next;
-        if (deliver && s->observer)
-            s->observer(s->observer_data, p->type, p->resource, p->json, p->rv);
+        for (int i = 0; deliver && i < s->nobservers; i++)
+            s->observers[i].cb(s->observers[i].data, p->type, p->resource, p->json, p->rv);
         free(p->json);
         free(p->resource);
         free(p);

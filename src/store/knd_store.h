@@ -92,8 +92,13 @@ typedef enum {
 typedef void (*knd_store_change_cb)(void *data, knd_store_change_t type, const char *resource,
                                     const char *json, long long rv);
 
-/** Sets (or with cb NULL clears) the one change observer. */
-void knd_store_set_observer(knd_store_t *s, knd_store_change_cb cb, void *data);
+#define KND_STORE_MAX_OBSERVERS 4
+
+/** Adds a change observer (the API's watch hub, the reconciler's pass cache); at most
+ * KND_STORE_MAX_OBSERVERS. Observers are called in the order they were added. */
+void knd_store_observe(knd_store_t *s, knd_store_change_cb cb, void *data);
+/** Removes the observer added with the same cb and data. */
+void knd_store_unobserve(knd_store_t *s, knd_store_change_cb cb, void *data);
 
 /* ---- the local image table (`knd image add REF -- CMD ARGS...`) ---- */
 

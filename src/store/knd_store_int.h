@@ -50,8 +50,11 @@ struct knd_store_s {
     long long rev; /* the meta counter as seen inside the current transaction */
     int depth;     /* nesting of knd_store_begin; 0 = no transaction open */
     int doomed;    /* an inner rollback undid the transaction; the outer levels must unwind */
-    knd_store_change_cb observer;
-    void *observer_data;
+    struct {
+        knd_store_change_cb cb;
+        void *data;
+    } observers[KND_STORE_MAX_OBSERVERS];
+    int nobservers;
     knd_store_pending_t *pending, **pending_tail; /* changes of the open transaction, in order */
 };
 

@@ -432,7 +432,7 @@ int knd_store_delete(knd_store_t *s, const char *resource, const char *ns, const
         knd__store_err(s, err, "deleting an object");
         goto out;
     }
-    if (s->observer) {
+    if (s->nobservers) {
         json_t *last = knd_store_object_parse(row.json, resource, ns, name, NULL);
         if (last) {
             char rvs[32];

@@ -704,7 +704,7 @@ static void test_observer_sees_committed_changes_in_order(void **state)
     knd_store_t *s = knd_test_open(":memory:");
     knd_test_feed_t feed = {{0}};
     knd_err_t err = {0};
-    knd_store_set_observer(s, knd_test_observe, &feed);
+    knd_store_observe(s, knd_test_observe, &feed);
     knd_test_create_svc(s, "default", "a");
     json_t *o = NULL;
     assert_int_equal(knd_store_get(s, "services", "default", "a", &o, &err), 0);
@@ -719,12 +719,29 @@ static void test_observer_sees_committed_changes_in_order(void **state)
     knd_store_close(s);
 }
 
+/* The API's watch hub and the reconciler's cache both follow the feed; either can leave. */
+static void test_observers_each_see_every_change_until_removed(void **state)
+{
+    knd_store_t *s = knd_test_open(":memory:");
+    knd_test_feed_t one = {{0}}, two = {{0}};
+    knd_store_observe(s, knd_test_observe, &one);
+    knd_store_observe(s, knd_test_observe, &two);
+    knd_test_create_svc(s, "default", "a");
+    knd_store_unobserve(s, knd_test_observe, &one);
+    knd_test_create_svc(s, "default", "b");
+    knd_store_unobserve(s, knd_test_observe, &two);
+    knd_test_create_svc(s, "default", "c");
+    assert_string_equal(one.log, "ADDED services/a 1 rv=1;");
+    assert_string_equal(two.log, "ADDED services/a 1 rv=1;ADDED services/b 2 rv=2;");
+    knd_store_close(s);
+}
+
 static void test_observer_waits_for_commit_and_forgets_rollback(void **state)
 {
     knd_store_t *s = knd_test_open(":memory:");
     knd_test_feed_t feed = {{0}};
     knd_err_t err = {0};
-    knd_store_set_observer(s, knd_test_observe, &feed);
+    knd_store_observe(s, knd_test_observe, &feed);
     assert_int_equal(knd_store_begin(s, &err), 0);
     knd_test_create_svc(s, "default", "a");
     assert_string_equal(feed.log, "");
@@ -1006,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_open_memory),
         cmocka_unit_test(test_observer_sees_committed_changes_in_order),
         cmocka_unit_test(test_observer_waits_for_commit_and_forgets_rollback),
+        cmocka_unit_test(test_observers_each_see_every_change_until_removed),
         KND_TEST_FILE(test_open_file_migrates_and_is_private),
         KND_TEST_FILE(test_open_migrates_empty_file),
         KND_TEST_FILE(test_open_rejects_newer_schema),
