@@ -82,7 +82,8 @@ const char *knd__obj_ns(const json_t *o);
 const char *knd__obj_name(const json_t *o);
 const char *knd__obj_uid(const json_t *o);
 const char *knd__obj_label(const json_t *o, const char *key);
-/** Writes obj back if its status differs from `before` (a deep copy taken earlier). */
+/** Writes obj back if its status differs from `before` (a deep copy taken earlier; NULL when
+ * the caller knows it differs). */
 void knd__pass_save_status(knd_pass_t *ps, const char *resource, json_t *obj, json_t *before);
 /** Sets a condition from status/reason/message strings. */
 void knd__cond(knd_pass_t *ps, json_t *obj, const char *type, const char *status,

@@ -628,10 +628,14 @@ void knd__reconcile_revision_runtime(knd_pass_t *ps, json_t *rev)
             knd_rev_rt_check_deadline(r, knd_rev_progress_deadline_ms(rev));
         }
     }
-    json_t *before = json_deep_copy(json_object_get(rev, "status"));
+    /* Two numbers: compared as they are, not through a copy of the whole status. */
     json_t *st = knd_json_ensure_obj(rev, "status");
-    json_object_set_new(st, "actualReplicas", json_integer(r ? knd_rev_rt_ready(r) : 0));
-    json_object_set_new(st, "desiredReplicas", json_integer(r ? knd_rev_rt_desired(r) : 0));
-    knd__pass_save_status(ps, "revisions", rev, before);
-    json_decref(before);
+    json_int_t actual = r ? knd_rev_rt_ready(r) : 0, want = r ? knd_rev_rt_desired(r) : 0;
+    json_t *a = json_object_get(st, "actualReplicas"), *d = json_object_get(st, "desiredReplicas");
+    if (json_is_integer(a) && json_integer_value(a) == actual && json_is_integer(d) &&
+        json_integer_value(d) == want)
+        return;
+    json_object_set_new(st, "actualReplicas", json_integer(actual));
+    json_object_set_new(st, "desiredReplicas", json_integer(want));
+    knd__pass_save_status(ps, "revisions", rev, NULL);
 }
