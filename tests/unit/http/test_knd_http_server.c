@@ -338,6 +338,9 @@ static void test_srv_on_request(knd_http_req_t *r, void *data)
     } else if (strcmp(url, "/hang") == 0) {
         r->on_body = test_srv_body;
         fx->held = r;
+    } else if (strcmp(url, "/header") == 0) {
+        const char *v = knd_http_head_get(&r->head, "X-Only-First");
+        knd_http_resp_simple(r, 200, "text/plain", v ? v : "none", strlen(v ? v : "none"));
     } else if (strcmp(url, "/delay") == 0) {
         fx->delayed = r;
         uv_timer_start(&fx->delay, test_srv_delay_fire, 30, 0);
@@ -750,13 +753,8 @@ static void test_header_timeout_408(void **state)
     WAIT_FOR(fx, knd_http_server_conns(fx->srv) == 0);
 }
 
-/*
- * KNOWN BUG (src/http/knd_http_client.c, the end of knd_http_client_read): when the server
- * closes a keep-alive connection that is idle after a completed exchange, the client sets
- * c->broken right before calling knd_http_client_fail, which returns early on broken, so on_error
- * never fires. These two tests expect on_error(UV_EOF) as knd_http_client.h documents ("broke
- * before on_done (or while idle)") and fail until that is fixed.
- */
+/* The server closes an idle keep-alive connection; the client reports it with on_error(UV_EOF)
+ * ("broke before on_done (or while idle)", knd_http_client.h), so a pool drops it. */
 static void test_idle_timeout(void **state)
 {
     fx_t *fx = *state;
@@ -775,8 +773,72 @@ static void test_idle_timeout(void **state)
     bool reusable = knd_http_client_reusable(cl.c);
     test_cl_close(&cl);
     assert_false(reusable);
-    assert_int_equal(cl.errors, 1); /* fails: see KNOWN BUG above */
+    assert_int_equal(cl.errors, 1);
     assert_int_equal(cl.err_status, UV_EOF);
+}
+
+/* The timeout is a lazy deadline: after a request, the keep-alive idle time (longer than the
+ * head timeout armed when the request began) applies - the timer firing at the old head
+ * deadline must sleep again, not close. */
+static void test_idle_deadline_outlives_the_head_deadline(void **state)
+{
+    fx_t *fx = *state;
+    knd_http_limits_t lim = {.header_timeout_ms = 100, .idle_timeout_ms = 400};
+    test_fx_relisten(fx, &lim);
+    raw_t raw;
+    test_raw_open(fx, &raw, GET("/hello"), strlen(GET("/hello")));
+    WAIT_FOR(fx, strstr(test_raw_text(&raw), "hello world") != NULL);
+    uv_update_time(&fx->loop);
+    uint64_t t0 = uv_now(&fx->loop);
+    test_fx_spin(fx, 250);
+    assert_false(raw.closed);
+    assert_int_equal(knd_http_server_conns(fx->srv), 1);
+    WAIT_FOR(fx, raw.closed);
+    uint64_t took = uv_now(&fx->loop) - t0;
+    assert_true(took >= 380);
+    assert_true(took < 2000);
+    assert_null(strstr(test_raw_text(&raw), "408")); /* idle: closed without a response */
+    test_raw_free(&raw);
+}
+
+/* ... and a head started on a kept-alive connection still gets the short head deadline. */
+static void test_head_deadline_after_a_keep_alive_request(void **state)
+{
+    fx_t *fx = *state;
+    knd_http_limits_t lim = {.header_timeout_ms = 100, .idle_timeout_ms = 5000};
+    test_fx_relisten(fx, &lim);
+    raw_t raw;
+    test_raw_open(fx, &raw, GET("/hello"), strlen(GET("/hello")));
+    WAIT_FOR(fx, strstr(test_raw_text(&raw), "hello world") != NULL);
+    test_fx_spin(fx, 50);
+    const char *part = "GET /hello HTTP/1.1\r\nHost: te";
+    uv_update_time(&fx->loop);
+    uint64_t t0 = uv_now(&fx->loop);
+    test_raw_send(&raw, part, strlen(part));
+    WAIT_FOR(fx, raw.closed);
+    uint64_t took = uv_now(&fx->loop) - t0;
+    assert_non_null(strstr(test_raw_text(&raw), "HTTP/1.1 408 Request Timeout\r\n"));
+    assert_true(took >= 90);
+    assert_true(took < 1000);
+    test_raw_free(&raw);
+}
+
+/* Requests are recycled: the second request on a connection sees only its own headers. */
+static void test_recycled_request_has_only_its_own_headers(void **state)
+{
+    fx_t *fx = *state;
+    raw_t raw;
+    const char *two = "GET /header HTTP/1.1\r\nHost: test\r\nX-Only-First: yes\r\n\r\n"
+                      GET("/header");
+    test_raw_open(fx, &raw, two, strlen(two));
+    WAIT_FOR(fx, test_count(test_raw_text(&raw), "HTTP/1.1 200 OK") == 2 &&
+                     strstr(test_raw_text(&raw), "none") != NULL);
+    const char *t = test_raw_text(&raw), *yes = strstr(t, "\r\n\r\nyes");
+    assert_non_null(yes);
+    assert_true(yes < strstr(t, "\r\n\r\nnone"));
+    test_raw_close(&raw);
+    WAIT_FOR(fx, raw.closed && knd_http_server_conns(fx->srv) == 0);
+    test_raw_free(&raw);
 }
 
 static void test_server_close_idle_conn(void **state)
@@ -792,7 +854,7 @@ static void test_server_close_idle_conn(void **state)
     fx->srv = NULL;
     WAIT_UPTO(fx, cl.errors == 1, 500);
     test_cl_close(&cl);
-    assert_int_equal(cl.errors, 1); /* fails: see KNOWN BUG above test_idle_timeout */
+    assert_int_equal(cl.errors, 1);
 }
 
 /* Closing with a request in flight lets it finish (with Connection: close), then completes. */
@@ -872,6 +934,9 @@ int main(void)
         T(test_http10),
         T(test_abort_mid_body),
         T(test_header_timeout_408),
+        T(test_idle_deadline_outlives_the_head_deadline),
+        T(test_head_deadline_after_a_keep_alive_request),
+        T(test_recycled_request_has_only_its_own_headers),
         T(test_idle_timeout),
         T(test_server_close_idle_conn),
         T(test_server_close_active_request),
