@@ -225,6 +225,21 @@ def reconcile_counters(d):
     return vals["knd_reconcile_passes_total"], vals["knd_reconcile_seconds_total"]
 
 
+def settle(d, quiet_s=6.0, timeout_s=60.0):
+    """Waits until no reconcile pass ran for quiet_s (longer than the 5 s safety tick): the
+    passes the creation asked for are spread out so that the loop keeps serving."""
+    end = time.monotonic() + timeout_s
+    last, since = reconcile_counters(d)[0], time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.5)
+        now = reconcile_counters(d)[0]
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+    sys.exit("reconcile passes still running after %.0f s" % timeout_s)
+
+
 def change_costs(d, changes=5):
     """Mean duration (ms) of the passes `changes` writes run: each creates a ConfigMap, which
     kicks a full pass over every object (what any change costs at this size)."""
@@ -241,6 +256,47 @@ def change_costs(d, changes=5):
     if p1 <= p0:
         sys.exit("no reconcile pass ran for %d writes" % changes)
     return {"passes": int(p1 - p0), "ms": (s1 - s0) * 1000.0 / (p1 - p0)}
+
+
+def scale_up_costs(d, app, marker, instances=40):
+    """Deploys one more Service with min-scale `instances` among the others and samples
+    GET /healthz every 10 ms while its instances start and become ready: every ready instance
+    asks for a reconcile pass, so this shows what the passes take from the loop at this size.
+    Returns the seconds until actualReplicas reached `instances`, and the latencies (ms, sorted)."""
+    svc = service(9999, app, marker)
+    svc["metadata"]["name"] = "scale-up"
+    svc["spec"]["template"]["metadata"]["annotations"] = {
+        "autoscaling.knative.dev/min-scale": str(instances)}
+    lat, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            st, _, took = d.admin_get("/healthz")
+            lat.append(took * 1000.0)
+            time.sleep(0.01)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    t0 = time.monotonic()
+    try:
+        st, body = d.api("POST", "/apis/serving.knative.dev/v1/namespaces/default/services", svc)
+        if st not in (200, 201):
+            sys.exit("scale-up service: %s %s" % (st, body[:300]))
+        while True:
+            st, body = d.api("GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions/"
+                                    "scale-up-00001")
+            o = json.loads(body) if st == 200 else {}
+            if (o.get("status") or {}).get("actualReplicas") == instances:
+                break
+            if time.monotonic() - t0 > 60:
+                sys.exit("scale-up: %d instances not ready after 60 s" % instances)
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        th.join()
+    return {"instances": instances, "s": took, "lat": sorted(lat)}
 
 
 def run(knd, app, n, rounds):
@@ -283,8 +339,10 @@ def run(knd, app, n, rounds):
                 sys.exit("GET /metrics: %d" % st)
             times.append(took)
             size, lines = len(body), body.count(b"\n")
+        settle(d)
         idle = idle_costs(d)
         change = change_costs(d)
+        scale_up = scale_up_costs(d, app, marker)
         rss = 0
         with open("/proc/%d/status" % d.proc.pid) as f:
             for line in f:
@@ -292,7 +350,7 @@ def run(knd, app, n, rounds):
                     rss = int(line.split()[1])
         return {"times": times, "size": size, "lines": lines, "listed": len(listed),
                 "created_s": created_s, "listed_s": listed_s, "rss_kib": rss, "idle": idle,
-                "change": change,
+                "change": change, "scale_up": scale_up,
                 "instances": len(marked_pids(marker))}
     finally:
         d.stop(keep)
@@ -344,6 +402,12 @@ def main():
             "%.0f" % x for x in r["idle"]["lat"][-5:]),
         "| one change (a ConfigMap created), the pass it runs: mean of %d (ms) | %.1f |" % (
             r["change"]["passes"], r["change"]["ms"]),
+        "| one more Service with min-scale %d: until actualReplicas = %d (s) | %.2f |" % (
+            r["scale_up"]["instances"], r["scale_up"]["instances"], r["scale_up"]["s"]),
+        "| ... GET /healthz every 10 ms meanwhile: p50 / p99 / max (ms) | %.2f / %.1f / %.1f |" % (
+            r["scale_up"]["lat"][len(r["scale_up"]["lat"]) // 2],
+            r["scale_up"]["lat"][int(len(r["scale_up"]["lat"]) * 0.99)],
+            r["scale_up"]["lat"][-1]),
         "",
         "Timed: request sent -> last body byte read, over one kept-alive TCP connection to the "
         "admin address (as Prometheus scrapes), after two warm-up scrapes. The revisions have "

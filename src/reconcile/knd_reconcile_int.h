@@ -54,6 +54,7 @@ struct knd_reconciler_s {
     uint64_t pass_rt_generation; /* knd_runtime_generation when the last pass began */
     uint64_t pass_ms;            /* loop time the last pass began */
     uint64_t passes, pass_ns;    /* passes run, and their summed duration (knd_reconciler_stats) */
+    uint64_t pass_end_ms, pass_took_ms; /* the last pass: loop time it ended, how long it took */
     int open_timers; /* while closing */
     void (*done)(void *data);
     void *done_data;
