@@ -611,15 +611,7 @@ def callgrind_reqlog(knd, app, nreq, logdir):
         raise
     finally:
         d.stop(check=not d.keep)
-    dumps = {}
-    for name in os.listdir(outdir):
-        p = os.path.join(outdir, name)
-        with open(p, errors="replace") as f:
-            head = f.read(4096)
-        trig = re.search(r"^desc: Trigger: dump (\S+)", head, re.M)
-        tot = re.search(r"^summary: (\d+)", head, re.M)
-        if trig and tot:
-            dumps[trig.group(1)] = (int(tot.group(1)), p)
+    dumps = tp.callgrind_dumps(outdir)
     for k in ("off", "on", "idle-off", "idle-on"):
         if k not in dumps:
             sys.exit("callgrind dump %s missing in %s: %s" % (k, outdir, os.listdir(outdir)))
