@@ -401,9 +401,10 @@ static void knd_proxy_send_head(knd_proxy_t *p)
     const char *xff = NULL, *fwd = NULL;
     knd_buf_cat(b, llhttp_method_name((llhttp_method_t)h->method), " ", knd_http_head_url(h),
                 " HTTP/1.1\r\n", NULL);
+    /* No Knative-Serving-Revision / -Namespace: Knative's ingress adds them to find the
+     * revision, and its activator and queue-proxy delete them before the user container, which
+     * knows its revision from K_REVISION. A client's own copies are dropped above. */
     knd_proxy_head_headers(p, b, &xff, &fwd);
-    knd_buf_cat(b, "Knative-Serving-Revision: ", p->rev->name,
-                "\r\nKnative-Serving-Namespace: ", p->rev->ns, "\r\n", NULL);
     if (p->default_route)
         knd_buf_puts(b, "Knative-Serving-Default-Route: true\r\n");
     if (p->traced) {

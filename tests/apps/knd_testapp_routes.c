@@ -219,6 +219,9 @@ static char *knd_testapp_routes_headers_json(knd_testapp_conn_t *c)
     json_object_set_new(o, "host", json_string(host != NULL ? host : ""));
     json_object_set_new(o, "proto", json_string(c->http10 ? "HTTP/1.0" : "HTTP/1.1"));
     json_object_set_new(o, "headers", h);
+    /* which revision answered: the runtime contract's K_REVISION (Knative removes its routing
+     * headers before the container) */
+    json_object_set_new(o, "revision", json_string(getenv("K_REVISION") ?: ""));
     s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(o);
     return s;

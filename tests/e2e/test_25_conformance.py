@@ -48,7 +48,7 @@ def revision_names(knd):
 def served_by(knd, host):
     r = knd.curl(host, "/headers")
     assert r.status == 200, r
-    return r.json()["headers"]["knative-serving-revision"]
+    return r.json()["revision"]
 
 
 def pattern(n):
@@ -279,7 +279,7 @@ def test_split_50_50_over_100_requests(knd):
     for _ in range(100):
         r = knd.curl(route_host("hello"), "/headers")
         assert r.status == 200
-        rev = r.json()["headers"]["knative-serving-revision"]
+        rev = r.json()["revision"]
         assert r.headers["x-app-revision"] == rev
         seen[rev] += 1
     assert set(seen) == {"hello-00001", "hello-00002"}, seen
@@ -301,7 +301,7 @@ def test_status_url_address_and_container_status(knd):
     local = st["address"]["url"][len("http://"):]
     r = knd.curl(local, "/headers")
     assert r.status == 200
-    assert r.json()["headers"]["knative-serving-revision"] == "hello-00001"
+    assert r.json()["revision"] == "hello-00001"
     assert knd.curl(local + ":80").status == 200
 
     rev = knd.get("revisions", "hello-00001")

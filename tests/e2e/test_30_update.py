@@ -45,10 +45,10 @@ def test_update_image_creates_new_revision(knd):
     _latest(knd, "hello", "hello-00002")
     assert knd.get("revisions", "hello-00002")["spec"]["containers"][0]["image"] == \
         "knd.dev/e2e/testapp:v2"
-    h = knd.wait_for(lambda: (lambda j: j if j["headers"]["knative-serving-revision"] ==
+    h = knd.wait_for(lambda: (lambda j: j if j["revision"] ==
                               "hello-00002" else None)(
         knd.curl(route_host("hello"), "/headers").json()), "traffic on hello-00002")
-    assert h["headers"]["knative-serving-revision"] == "hello-00002"
+    assert h["revision"] == "hello-00002"
 
 
 def test_failing_revision_keeps_serving_the_old_one(knd):
