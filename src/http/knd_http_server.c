@@ -202,76 +202,13 @@ static void knd_http_conn_flush_cancel(knd_http_conn_t *c)
 
 /* ------------------------------------------------------------------ requests */
 
-/*
- * Requests are recycled per server (up to KND_HTTP_SPARE_REQS): a keep-alive request then costs
- * no allocation at all - the object and its head, header index and response-head buffers come
- * back with their capacity. Parked requests are poisoned for AddressSanitizer.
- */
-static void knd_http_req_poison(knd_http_req_t *r, bool on)
-{
-    if (!on)
-        KND_UNPOISON(r, sizeof(*r));
-    void *parts[] = {r->head.raw.p, r->head.hdrs, r->held.p};
-    size_t sizes[] = {r->head.raw.cap, r->head.cap * sizeof(*r->head.hdrs), r->held.cap};
-    for (size_t i = 0; i < KND_ARRAY_SIZE(parts); i++) {
-        if (parts[i] && on)
-            KND_POISON(parts[i], sizes[i]);
-        else if (parts[i])
-            KND_UNPOISON(parts[i], sizes[i]);
-    }
-    if (on)
-        KND_POISON(r, sizeof(*r));
-}
-
-static void knd_http_req_destroy(knd_http_req_t *r)
-{
-    knd_buf_free(&r->held);
-    knd_http_head_free(&r->head);
-    free(r);
-}
-
-static knd_http_req_t *knd_http_req_new(knd_http_server_t *srv)
-{
-    knd_http_req_t *r = srv->spare;
-    if (r == NULL) {
-        r = knd_xcalloc(1, sizeof(*r));
-        knd_http_head_init(&r->head);
-    } else {
-        knd_http_req_poison(r, false);
-        srv->spare = r->spare_next;
-        srv->nspare--;
-        knd_http_head_t head = r->head;
-        knd_buf_t held = r->held;
-        memset(r, 0, sizeof(*r));
-        r->head = head;
-        r->held = held;
-        knd_buf_reset(&r->held);
-    }
-    knd_http_head_reset(&r->head);
-    return r;
-}
-
-static void knd_http_req_free(knd_http_req_t *r)
-{
-    knd_http_server_t *srv = r->conn->srv;
-    if (srv->closing || srv->nspare >= KND_HTTP_SPARE_REQS ||
-        r->head.raw.cap > KND_HTTP_SPARE_BUF_MAX || r->held.cap > KND_HTTP_SPARE_BUF_MAX) {
-        knd_http_req_destroy(r);
-        return;
-    }
-    r->spare_next = srv->spare;
-    srv->spare = r;
-    srv->nspare++;
-    knd_http_req_poison(r, true);
-}
-
 /* The request is complete on both sides: release it and move on to the next one. */
 static void knd_http_conn_req_done(knd_http_conn_t *c)
 {
     knd_http_req_t *r = c->req;
     bool keep = r->head.keep_alive && !c->close_after_write && !c->srv->closing;
     c->req = NULL;
-    knd_http_req_free(r);
+    knd__http_req_free(r);
     if (!keep) {
         c->close_after_write = true;
         if (c->h.stream.write_queue_size == 0)
@@ -506,7 +443,7 @@ static int knd_http_on_message_begin(llhttp_t *p)
     knd_http_conn_t *c = knd_http_conn_of(p);
     KND_ASSERT(c->req == NULL);
     c->in_body = false;
-    c->req = knd_http_req_new(c->srv);
+    c->req = knd__http_req_new(c->srv);
     c->req->conn = c;
     c->req->secure = c->tls != NULL;
     memcpy(c->req->peer, c->peer, sizeof(c->peer));
@@ -644,13 +581,13 @@ static void knd_http_conn_bad_request(knd_http_conn_t *c, int status, const char
             /* The handler is mid-response: the client broke framing; drop the connection. */
             if (r->on_abort && !r->resp_ended)
                 r->on_abort(r);
-            knd_http_req_free(r);
+            knd__http_req_free(r);
             knd_http_conn_close(c);
             return;
         }
         if (r->on_abort)
             r->on_abort(r);
-        knd_http_req_free(r);
+        knd__http_req_free(r);
     }
     c->close_after_write = true;
     knd_http_conn_write3(c, resp, (size_t)n, NULL, 0, NULL, 0);
@@ -787,7 +724,7 @@ static void knd_http_conn_close(knd_http_conn_t *c)
         r->aborted = true; /* from here every knd_http_resp_* call on r is a no-op */
         if (!r->resp_ended && r->on_abort)
             r->on_abort(r);
-        knd_http_req_free(r);
+        knd__http_req_free(r);
     }
     /* A close_notify tells the client the response was not truncated. It goes out only if the
      * socket is idle (uv_write then writes at once), and is never waited for. */
@@ -1013,12 +950,7 @@ static void knd_http_server_maybe_done(knd_http_server_t *srv)
     /* nconns counts connections until their last handle has closed. */
     if (!srv->closing || srv->open_handles > 0 || srv->nconns > 0)
         return;
-    while (srv->spare) {
-        knd_http_req_t *r = srv->spare;
-        knd_http_req_poison(r, false);
-        srv->spare = r->spare_next;
-        knd_http_req_destroy(r);
-    }
+    knd__http_server_free_spares(srv);
     void (*done)(void *) = srv->done;
     void *data = srv->done_data;
     free(srv);

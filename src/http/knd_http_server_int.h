@@ -85,6 +85,14 @@ void knd__http_conn_write_failed(knd_http_conn_t *c);
 /** Feeds received (plaintext) bytes to the parser, stashing what follows a completed message. */
 void knd__http_conn_process(knd_http_conn_t *c, const char *data, size_t n);
 
+/* knd_http_server_req.c */
+/** A request for a new message: a parked one reset, or a new one. */
+knd_http_req_t *knd__http_req_new(knd_http_server_t *srv);
+/** Releases a request: parked for reuse, or freed (server closing, list full, buffers large). */
+void knd__http_req_free(knd_http_req_t *r);
+/** Frees the parked requests (the server is going away). */
+void knd__http_server_free_spares(knd_http_server_t *srv);
+
 /* knd_http_server_tls.c */
 /** Sends all the ciphertext the TLS session has produced, as one write; < 0 if it cannot. */
 int knd__http_conn_tls_flush(knd_http_conn_t *c);
