@@ -37,13 +37,18 @@ static void knd_http_conn_update_reading(knd_http_conn_t *c);
  * finds the deadline moved and sleeps again. A keep-alive connection then touches the timer heap
  * about once per header timeout instead of four times per request.
  */
+static void knd_http_conn_arm(knd_http_conn_t *c, uint64_t now)
+{
+    c->timer_due = c->deadline;
+    uv_timer_start(&c->timer, knd_http_conn_timeout, c->deadline - now, 0);
+}
+
 static void knd_http_conn_deadline(knd_http_conn_t *c, uint64_t ms)
 {
-    c->deadline = uv_now(c->srv->loop) + ms;
-    if (uv_is_active((uv_handle_t *)&c->timer) && c->timer_due <= c->deadline)
-        return;
-    c->timer_due = c->deadline;
-    uv_timer_start(&c->timer, knd_http_conn_timeout, ms, 0);
+    uint64_t now = uv_now(c->srv->loop);
+    c->deadline = now + ms;
+    if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_due > c->deadline)
+        knd_http_conn_arm(c, now);
 }
 
 /* No timeout for now; the timer, if armed, fires once for nothing. */
@@ -749,12 +754,11 @@ static void knd_http_conn_close(knd_http_conn_t *c)
 static void knd_http_conn_timeout(uv_timer_t *t)
 {
     knd_http_conn_t *c = t->data;
-    uint64_t now = uv_now(c->srv->loop);
     if (c->deadline == 0)
         return;
+    uint64_t now = uv_now(c->srv->loop);
     if (now < c->deadline) { /* moved on since the timer was set */
-        c->timer_due = c->deadline;
-        uv_timer_start(&c->timer, knd_http_conn_timeout, c->deadline - now, 0);
+        knd_http_conn_arm(c, now);
         return;
     }
     if (c->req && !c->req->resp_started && !c->req->body_done) {

@@ -105,23 +105,22 @@ json_t *knd__pass_list(knd_pass_t *ps, const char *resource)
 
 /* ------------------------------------------------------------------ the change feed */
 
-static bool knd_pass_cached_kind(const char *resource)
+static const char *const knd_pass_kinds[] = {"services", "configurations", "revisions",
+                                             "routes"};
+
+/* The index of resource in knd_pass_kinds, or -1 if the pass does not keep it. */
+static int knd_pass_kind(const char *resource)
 {
-    return strcmp(resource, "services") == 0 || strcmp(resource, "configurations") == 0 ||
-           strcmp(resource, "revisions") == 0 || strcmp(resource, "routes") == 0;
+    for (size_t i = 0; i < KND_ARRAY_SIZE(knd_pass_kinds); i++)
+        if (strcmp(resource, knd_pass_kinds[i]) == 0)
+            return (int)i;
+    return -1;
 }
 
 static json_t **knd_pass_list_of(knd_pass_t *ps, const char *resource)
 {
-    if (strcmp(resource, "services") == 0)
-        return &ps->services;
-    if (strcmp(resource, "configurations") == 0)
-        return &ps->configurations;
-    if (strcmp(resource, "revisions") == 0)
-        return &ps->revisions;
-    if (strcmp(resource, "routes") == 0)
-        return &ps->routes;
-    return NULL;
+    json_t **lists[] = {&ps->services, &ps->configurations, &ps->revisions, &ps->routes};
+    return lists[knd_pass_kind(resource)];
 }
 
 void knd__pass_changes_clear(knd_reconciler_t *rc)
@@ -142,7 +141,7 @@ void knd__reconciler_on_change(void *data, knd_store_change_t type, const char *
 {
     knd_reconciler_t *rc = data;
     (void)rv;
-    if (!knd_pass_cached_kind(resource) || rc->changes_lost)
+    if (knd_pass_kind(resource) < 0 || rc->changes_lost)
         return;
     if (rc->nchanges == KND_PASS_CHANGES_MAX) {
         knd__pass_changes_clear(rc);
@@ -240,10 +239,8 @@ void knd__pass_load(knd_pass_t *ps)
     }
     knd__pass_changes_clear(rc); /* what follows is read from the store itself */
     knd_pass_drop_objects(ps);
-    ps->services = knd__pass_list(ps, "services");
-    ps->configurations = knd__pass_list(ps, "configurations");
-    ps->revisions = knd__pass_list(ps, "revisions");
-    ps->routes = knd__pass_list(ps, "routes");
+    for (size_t i = 0; i < KND_ARRAY_SIZE(knd_pass_kinds); i++)
+        *knd_pass_list_of(ps, knd_pass_kinds[i]) = knd__pass_list(ps, knd_pass_kinds[i]);
     knd_pass_index_all(ps);
 }
 
