@@ -562,6 +562,77 @@ def alive(pid):
         return False
 
 
+def quartiles(xs):
+    """(lower quartile, median, upper quartile) of `xs`."""
+    if len(xs) < 2:
+        return xs[0], xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[1], q[2]
+
+
+def paired(res, path, c, t, u, field, cpu=False):
+    """The ratios t/u of `field` rep by rep: both ran in the same rep, minutes apart at most,
+    so what the machine was doing then weighs on both."""
+    def val(o):
+        return o["cpu"][0] if cpu else o[field]
+    return [val(x) / max(val(y), 1e-9) for x, y in zip(res[(path, c, t)], res[(path, c, u)])]
+
+
+def paired_report(res, conc, reps):
+    """The "where knd stands" table and the issue's targets, from ratios paired rep by rep."""
+    def cell(xs, more_is_better):
+        lo, m, hi = quartiles(xs)
+        ahead = sum(1 for x in xs if (x >= 1.0 if more_is_better else x <= 1.0))
+        return "%.2f (%.2f-%.2f) %d/%d" % (m, lo, hi, ahead, len(xs))
+    lines = ["## Where knd stands", "",
+             "Each ratio is taken within one rep (knd's run against nginx's or HAProxy's run of "
+             "the same rep), then the median over the %d reps, with the quartiles in brackets and "
+             "the number of reps in which knd was ahead (req/s ratio >= 1, p99 or CPU ratio "
+             "<= 1). Pairing takes out the drift of a shared machine that the per-column medians "
+             "above keep." % reps, "",
+             "| body | c | req/s vs nginx | req/s vs haproxy | p99 vs nginx | "
+             "CPU/req vs nginx | CPU/req vs haproxy |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    worst = {}
+    for _, path in BODIES:
+        for c in conc:
+            rn = paired(res, path, c, "knd", "nginx", "rps")
+            rh = paired(res, path, c, "knd", "haproxy", "rps")
+            pn = paired(res, path, c, "knd", "nginx", "p99")
+            lines.append("| %s | %d | %s | %s | %s | %s | %s |" % (
+                path, c, cell(rn, True), cell(rh, True), cell(pn, False),
+                cell(paired(res, path, c, "knd", "nginx", None, cpu=True), False),
+                cell(paired(res, path, c, "knd", "haproxy", None, cpu=True), False)))
+            for key, xs in (("rps_nginx", rn), ("rps_haproxy", rh), ("p99_nginx", pn)):
+                m = statistics.median(xs)
+                if key not in worst or (m < worst[key][0] if key.startswith("rps")
+                                        else m > worst[key][0]):
+                    worst[key] = (m, path, c)
+    lines.append("")
+    added = {}
+    if 1 in conc:
+        for t in ("knd", "nginx", "haproxy"):
+            added[t] = statistics.median(
+                x["p50"] - y["p50"] for x, y in zip(res[("/", 1, t)], res[("/", 1, "direct")]))
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+    lines += ["### The throughput targets of the performance issue", "",
+              "| target | measured (worst row, paired median) | |", "|---|---|---|",
+              "| req/s >= 1.0x nginx in every row | %.2f (%s, c=%d) | %s |" % (
+                  worst["rps_nginx"] + (verdict(worst["rps_nginx"][0] >= 1.0),)),
+              "| req/s >= 1.0x HAProxy in every row | %.2f (%s, c=%d) | %s |" % (
+                  worst["rps_haproxy"] + (verdict(worst["rps_haproxy"][0] >= 1.0),)),
+              "| p99 <= nginx's in every row | %.2f (%s, c=%d) | %s |" % (
+                  worst["p99_nginx"] + (verdict(worst["p99_nginx"][0] <= 1.0),))]
+    if added:
+        lines.append("| added p50 at c=1 over direct <= 30 us | knd %.0f us (nginx %.0f, "
+                     "HAProxy %.0f, same reps) | %s |" % (
+                         added["knd"], added["nginx"], added["haproxy"],
+                         verdict(added["knd"] <= 30)))
+    return lines
+
+
 def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned):
     ports = {"direct": backend, "knd": d.http_port}
     proxies = [Proxy("nginx", backend), Proxy("haproxy", backend)]
@@ -581,7 +652,10 @@ def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned):
         for rep in range(reps):
             for _, path in BODIES:
                 for c in conc:
-                    for t in TARGETS:
+                    # The order turns by one target each rep, so that no target always runs
+                    # right after the same other one (or always first, on a cooler machine).
+                    k = rep % len(TARGETS)
+                    for t in TARGETS[k:] + TARGETS[:k]:
                         o = wrk(ports[t], path, c, duration, lua, pids[t])
                         res.setdefault((path, c, t), []).append(o)
                         if not alive(ipid):
@@ -796,19 +870,7 @@ def main():
                                 us(m["p99"]), us(m["p999"]), cpu[0], cpu[1], ratio[0],
                                 ratio[1], errs[(path, c, t)]))
         lines.append("")
-    lines += ["## Where knd stands", "",
-              "Ratios knd/nginx and knd/haproxy: req/s (higher is better for knd), p99 and the "
-              "proxy's CPU time per request (lower is better for knd).", "",
-              "| body | c | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy | "
-              "CPU/req vs nginx | CPU/req vs haproxy |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for label, path in BODIES:
-        for c in conc:
-            k, n, h = (med[(path, c, t)] for t in ("knd", "nginx", "haproxy"))
-            lines.append("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
-                path, c, k["rps"] / n["rps"], k["rps"] / h["rps"], k["p99"] / max(n["p99"], 1),
-                k["p99"] / max(h["p99"], 1), k["cpu"][0] / max(n["cpu"][0], 1e-9),
-                k["cpu"][0] / max(h["cpu"][0], 1e-9)))
+    lines += paired_report(res, conc, a.reps)
     st = os.stat(knd)
     size = subprocess.run(["size", knd], capture_output=True, text=True).stdout.splitlines()
     lines += ["", "## Footprint", "",

@@ -128,8 +128,11 @@ static const llhttp_settings_t *knd_http_client_settings(void)
 /* ------------------------------------------------------------------ I/O */
 
 /* One read buffer for every upstream connection: the loop is single-threaded and each read
- * is parsed (bodies handed on, and copied, by the callbacks) before its callback returns. */
-static char knd_http_client_rbuf[65536];
+ * is parsed (bodies handed on, and copied, by the callbacks) before its callback returns.
+ * 128 KiB rather than 64: a 64 KiB body and its head then come in one read(2) and leave in
+ * one writev(2), where a buffer of exactly 64 KiB takes two of each (libuv reads again when
+ * a read fills the buffer). Pages past the first are touched only by large responses. */
+static char knd_http_client_rbuf[128 * 1024];
 
 static void knd_http_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
