@@ -14,7 +14,8 @@
 
 /* ------------------------------------------------------------------ responses */
 
-void knd__api_json(knd_http_req_t *req, int code, const json_t *obj)
+void knd__api_json_headers(knd_http_req_t *req, int code, const json_t *obj,
+                           const char *headers)
 {
     char *s = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     size_t n = s ? strlen(s) : 0;
@@ -23,8 +24,23 @@ void knd__api_json(knd_http_req_t *req, int code, const json_t *obj)
         s[n++] = '\n';
         s[n] = '\0';
     }
-    knd_http_resp_simple(req, code, "application/json", s ? s : "", n);
+    if (headers && *headers) {
+        knd_buf_t h;
+        knd_buf_init(&h);
+        knd_buf_cat(&h, "Content-Type: application/json\r\n", headers, NULL);
+        knd_http_resp_head(req, code, knd_buf_cstr(&h), (int64_t)n);
+        knd_http_resp_body(req, s ? s : "", n);
+        knd_http_resp_end(req);
+        knd_buf_free(&h);
+    } else {
+        knd_http_resp_simple(req, code, "application/json", s ? s : "", n);
+    }
     free(s);
+}
+
+void knd__api_json(knd_http_req_t *req, int code, const json_t *obj)
+{
+    knd__api_json_headers(req, code, obj, NULL);
 }
 
 void knd__api_status(knd_http_req_t *req, int code, const char *reason, const char *message,
@@ -223,6 +239,7 @@ static void knd_api_dispatch(knd_api_call_t *call)
 static void knd_api_call_free(knd_api_call_t *call)
 {
     knd_buf_free(&call->body);
+    knd_buf_free(&call->warnings);
     free(call->path);
     free(call->query);
     free(call);

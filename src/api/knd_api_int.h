@@ -52,6 +52,7 @@ typedef struct {
     int nseg;
     char *query;        /* owned, raw (not decoded) */
     bool taken;         /* a streaming handler owns this call (and frees it) */
+    knd_buf_t warnings; /* "Warning:" header lines the answer carries (fieldValidation=Warn) */
 } knd_api_call_t;
 
 /** Sends a Kubernetes Status error. */
@@ -59,6 +60,9 @@ void knd__api_status(knd_http_req_t *req, int code, const char *reason, const ch
                      const char *name, const char *group, const char *kind, json_t *causes);
 /** Sends obj as JSON with the given status code. */
 void knd__api_json(knd_http_req_t *req, int code, const json_t *obj);
+/** The same, with more header lines ("Name: value\r\n" each, or NULL). */
+void knd__api_json_headers(knd_http_req_t *req, int code, const json_t *obj,
+                           const char *headers);
 /** Maps a knd_err_t to its HTTP code and Status reason and sends it. */
 void knd__api_error(knd_http_req_t *req, const knd_err_t *err, const char *name,
                     const char *group, const char *resource);

@@ -10,9 +10,9 @@
  * the stored object first and the result goes through the same checks as a replace.
  *
  * fieldValidation (the apiserver's query parameter): Strict turns a body whose only problems
- * are unknown fields into a 400 "strict decoding error"; Ignore and Warn drop unknown fields
- * (Warn does not send the apiserver's Warning headers); absent keeps Knative's webhook answer
- * (422).
+ * are unknown fields into a 400 "strict decoding error"; Ignore and Warn drop unknown fields,
+ * and Warn says which in the apiserver's `Warning: 299 - "unknown field \"path\""` headers
+ * (kubectl prints them); absent keeps Knative's webhook answer (422).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +211,24 @@ static void knd_api_strict_error(knd_api_call_t *call, const knd_kind_info_t *ki
     knd_buf_free(&b);
 }
 
+/*
+ * One apiserver warning (RFC 7234 warn-code 299, no agent) for a field fieldValidation=Warn
+ * dropped: `Warning: 299 - "unknown field \"spec.foo\""`. Paths are the validator's field paths,
+ * so only a quote or a backslash needs escaping; control characters are left out.
+ */
+static void knd_api_warn_unknown(knd_api_call_t *call, const char *path)
+{
+    knd_buf_t *w = &call->warnings;
+    knd_buf_puts(w, "Warning: 299 - \"unknown field \\\"");
+    for (const char *p = path; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            knd_buf_puts(w, *p == '"' ? "\\\\\\\"" : "\\\\\\\\");
+        else if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+            knd_buf_append(w, p, 1);
+    }
+    knd_buf_puts(w, "\\\"\"\r\n");
+}
+
 /* Removes the value at a validation path such as spec.template.spec.containers[0].foo. */
 static void knd_api_drop_path(json_t *root, const char *path)
 {
@@ -283,9 +301,13 @@ static bool knd_api_admit(knd_api_call_t *call, const knd_kind_info_t *kind, con
     int rc = knd_model_validate(obj, p, &errs);
     if (rc < 0 && (fv == KND_FV_IGNORE || fv == KND_FV_WARN)) {
         /* Drop what the schema does not know, as the apiserver prunes, and look again. */
-        for (size_t i = 0; i < errs.n; i++)
-            if (strncmp(errs.v[i].msg, KND_UNKNOWN_FIELD, strlen(KND_UNKNOWN_FIELD)) == 0)
-                knd_api_drop_path(obj, errs.v[i].path);
+        for (size_t i = 0; i < errs.n; i++) {
+            if (strncmp(errs.v[i].msg, KND_UNKNOWN_FIELD, strlen(KND_UNKNOWN_FIELD)) != 0)
+                continue;
+            knd_api_drop_path(obj, errs.v[i].path);
+            if (fv == KND_FV_WARN)
+                knd_api_warn_unknown(call, errs.v[i].path);
+        }
         knd_errlist_free(&errs);
         knd_errlist_init(&errs);
         rc = knd_model_validate(obj, p, &errs);
@@ -382,7 +404,7 @@ static void knd_api_store_new(knd_api_call_t *call, const knd_kind_info_t *kind,
         json_t *meta = knd_json_ensure_obj(obj, "metadata");
         json_object_set_new(meta, "creationTimestamp", json_string(now));
         json_object_set_new(meta, "generation", json_integer(1));
-        knd__api_json(call->req, 201, obj);
+        knd__api_json_headers(call->req, 201, obj, knd_buf_cstr(&call->warnings));
         return;
     }
     if (kind->namespaced)
@@ -400,7 +422,7 @@ static void knd_api_store_new(knd_api_call_t *call, const knd_kind_info_t *kind,
         return;
     }
     knd_log(KND_LOG_INFO, "api", "created %s %s/%s", kind->resource, ns ? ns : "", name);
-    knd__api_json(call->req, 201, obj);
+    knd__api_json_headers(call->req, 201, obj, knd_buf_cstr(&call->warnings));
     knd_reconciler_kick(call->api->deps.rc);
 }
 
@@ -461,7 +483,7 @@ static void knd_api_update(knd_api_call_t *call, const knd_kind_info_t *kind, co
         json_object_set(meta, "uid", json_object_get(json_object_get(old, "metadata"), "uid"));
         json_object_set(meta, "creationTimestamp",
                         json_object_get(json_object_get(old, "metadata"), "creationTimestamp"));
-        knd__api_json(call->req, 200, obj);
+        knd__api_json_headers(call->req, 200, obj, knd_buf_cstr(&call->warnings));
         return;
     }
     if (knd_store_update(store, kind->resource, obj, &changed, &err) < 0) {
@@ -472,7 +494,7 @@ static void knd_api_update(knd_api_call_t *call, const knd_kind_info_t *kind, co
         knd_log(KND_LOG_INFO, "api", "updated %s %s/%s", kind->resource, ns ? ns : "", name);
         knd_reconciler_kick(call->api->deps.rc);
     }
-    knd__api_json(call->req, 200, obj);
+    knd__api_json_headers(call->req, 200, obj, knd_buf_cstr(&call->warnings));
 }
 
 /* The stored object (new reference), or NULL: then *answered says whether the error was sent

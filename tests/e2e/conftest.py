@@ -136,10 +136,14 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, header_list=()):
         self.status = status
         self.headers = headers  # dict, lowercase names (last wins)
         self.body = body        # bytes
+        self.header_list = list(header_list)  # every (name, value), in order
+
+    def header_values(self, name):
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
 
     @property
     def text(self):
@@ -155,7 +159,7 @@ class Response:
 def _read(conn):
     r = conn.getresponse()
     body = r.read()
-    return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, body)
+    return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, body, r.getheaders())
 
 
 # ------------------------------------------------------------------ the daemon

@@ -139,6 +139,46 @@ def test_api_invalid_object_is_422_with_causes(knd):
     assert knd.get("services", "hello") is None
 
 
+def test_api_field_validation_default_strict_warn_ignore(knd):
+    """The apiserver's fieldValidation on a body whose only problems are unknown fields."""
+    obj = ksvc("fv", marker=knd.marker)
+    obj["spec"]["template"]["spec"]["nosuchfield"] = 1
+    obj["spec"]["template"]["spec"]["containers"][0]["alsonot"] = "x"
+    unknown = ["spec.template.spec.containers[0].alsonot", "spec.template.spec.nosuchfield"]
+    # No fieldValidation: Knative's webhook answers, 422.
+    s = _status(knd.api("POST", SVCS, obj), 422, "Invalid")
+    for f in unknown:
+        assert f in s["message"], s
+    # Strict: the apiserver's own decoding error, 400, every field named.
+    s = _status(knd.api("POST", SVCS + "?fieldValidation=Strict", obj), 400, "BadRequest")
+    assert s["message"].startswith('Service in version "v1" cannot be handled as a Service: '
+                                   "strict decoding error: "), s
+    for f in unknown:
+        assert 'unknown field "%s"' % f in s["message"], s
+    assert knd.get("services", "fv") is None
+    # Warn: stored without them, and one Warning header (code 299) per dropped field.
+    r = knd.api("POST", SVCS + "?fieldValidation=Warn", obj)
+    assert r.status == 201, r
+    assert sorted(r.header_values("Warning")) == sorted(
+        '299 - "unknown field \\"%s\\""' % f for f in unknown), r.header_list
+    spec = knd.get("services", "fv")["spec"]["template"]["spec"]
+    assert "nosuchfield" not in spec and "alsonot" not in spec["containers"][0], spec
+    # The same on a replace.
+    cur = knd.get("services", "fv")
+    cur["spec"]["template"]["spec"]["nosuchfield"] = 2
+    r = knd.api("PUT", SVCS + "/fv?fieldValidation=Warn", cur)
+    assert r.status == 200, r
+    assert r.header_values("Warning") == [
+        '299 - "unknown field \\"spec.template.spec.nosuchfield\\""'], r.header_list
+    # Ignore: dropped without a word; and a clean body never carries a warning.
+    obj["metadata"]["name"] = "fv2"
+    r = knd.api("POST", SVCS + "?fieldValidation=Ignore", obj)
+    assert r.status == 201 and r.header_values("Warning") == [], r
+    clean = ksvc("fv3", marker=knd.marker)
+    r = knd.api("POST", SVCS + "?fieldValidation=Warn", clean)
+    assert r.status == 201 and r.header_values("Warning") == [], r
+
+
 def test_api_namespace_mismatch(knd):
     obj = ksvc("hello", ns="other", marker=knd.marker)
     s = _status(knd.api("POST", SVCS, obj), 400, "BadRequest")

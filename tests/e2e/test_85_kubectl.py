@@ -372,6 +372,19 @@ def test_validation_errors_name_the_field(knd):
     assert 'the server doesn\'t have a resource type "pods"' in p.stderr, p.stderr
 
 
+def test_validate_warn_keeps_the_object_and_prints_the_warning(knd):
+    obj = ksvc("warned", marker=knd.marker)
+    obj["spec"]["template"]["spec"]["nosuchfield"] = 1
+    p = kubectl(knd, "apply", "--validate=warn", "-f", knd.write(to_yaml(obj)))
+    assert 'Warning: unknown field "spec.template.spec.nosuchfield"' in p.stderr, p.stderr
+    assert "service.serving.knative.dev/warned created" in p.stdout, p.stdout
+    assert "nosuchfield" not in knd.get("services", "warned")["spec"]["template"]["spec"]
+    obj["metadata"]["name"] = "ignored"
+    p = kubectl(knd, "apply", "--validate=ignore", "-f", knd.write(to_yaml(obj)))
+    assert "Warning" not in p.stderr, p.stderr
+    assert "nosuchfield" not in knd.get("services", "ignored")["spec"]["template"]["spec"]
+
+
 # ------------------------------------------------------------------ watch protocol
 
 
