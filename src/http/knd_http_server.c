@@ -272,12 +272,18 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
         knd_buf_puts(h, "Connection: keep-alive\r\n");
     }
     knd_buf_puts(h, "\r\n");
-    /* Held until the first body bytes or the end: head and body leave in one write, so a small
-     * response is one segment (as nginx does with writev). A 101 goes at once: the tunnel
-     * follows. */
+    /*
+     * Held, so that head and body leave in one write and a small response is one segment:
+     * - a 1xx (a 101's tunnel follows) goes at once;
+     * - a head with a known, non-empty body waits for the first body bytes or the end, as
+     *   nginx's postpone_output holds a lone head: an instance that writes its head and body
+     *   in two calls would otherwise cost a write and a client wake-up more per response;
+     * - any other head (chunked, close-delimited, no body: a stream may take its time) leaves
+     *   at the latest at the end of this loop iteration.
+     */
     if (status < 200)
         knd_http_req_write3(r, NULL, 0, NULL, 0, NULL, 0);
-    else /* at the latest at the end of this loop iteration: never held for a slow body */
+    else if (content_length <= 0 || no_body)
         knd_http_conn_flush_later(c);
 }
 

@@ -89,7 +89,9 @@ size_t knd_http_server_conns(const knd_http_server_t *srv);
  * Sends the status line and headers. `headers` is a block of "Name: value\r\n" lines (may be
  * NULL); the server adds the framing: Content-Length when content_length >= 0, chunked encoding
  * when -1 (or no body for HEAD, 1xx, 204, 304), and Connection: close when the connection ends
- * after this response.
+ * after this response. The head is written with the first body bytes: when content_length > 0
+ * it waits for them (or for knd_http_resp_end), otherwise at most until the end of this loop
+ * iteration; a 1xx goes at once.
  */
 void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int64_t content_length);
 /** Sends body bytes (copied). */

@@ -63,6 +63,7 @@ struct fx_s {
     knd_http_req_t *held;      /* "/hang": left unanswered */
     uv_timer_t delay;          /* "/delay": answered later */
     knd_http_req_t *delayed;
+    knd_http_req_t *later;     /* "/later": head sent, body when the delay timer fires */
     int delays_answered;
     int hello_after_delay;     /* delays answered when "/hello" arrived */
 };
@@ -300,6 +301,13 @@ static void test_srv_abort(knd_http_req_t *r)
 static void test_srv_delay_fire(uv_timer_t *t)
 {
     fx_t *fx = t->data;
+    if (fx->later) {
+        knd_http_req_t *l = fx->later;
+        fx->later = NULL;
+        knd_http_resp_body(l, "delayed", 7);
+        knd_http_resp_end(l);
+        return;
+    }
     knd_http_req_t *r = fx->delayed;
     fx->delayed = NULL;
     if (r == NULL)
@@ -341,6 +349,11 @@ static void test_srv_on_request(knd_http_req_t *r, void *data)
     } else if (strcmp(url, "/header") == 0) {
         const char *v = knd_http_head_get(&r->head, "X-Only-First");
         knd_http_resp_simple(r, 200, "text/plain", v ? v : "none", strlen(v ? v : "none"));
+    } else if (strcmp(url, "/later") == 0 || strcmp(url, "/later-chunked") == 0) {
+        /* the head now, the body when /delay's timer fires */
+        knd_http_resp_head(r, 200, NULL, strcmp(url, "/later") == 0 ? 7 : -1);
+        fx->later = r;
+        uv_timer_start(&fx->delay, test_srv_delay_fire, 50, 0);
     } else if (strcmp(url, "/delay") == 0) {
         fx->delayed = r;
         uv_timer_start(&fx->delay, test_srv_delay_fire, 30, 0);
@@ -727,6 +740,36 @@ static void test_abort_mid_body(void **state)
     test_raw_free(&raw);
 }
 
+/* A head with a known body length waits for its first body bytes (one write, as nginx's
+ * postpone_output); a chunked head goes at once, since a stream may take its time. */
+static void test_fixed_length_head_waits_for_its_body(void **state)
+{
+    fx_t *fx = *state;
+    raw_t raw;
+    const char *req = "GET /later HTTP/1.1\r\nHost: test\r\n\r\n";
+    test_raw_open(fx, &raw, req, strlen(req));
+    WAIT_FOR(fx, fx->later != NULL);
+    test_fx_spin(fx, 20);
+    assert_int_equal(raw.in.len, 0); /* held: the body has not come */
+    WAIT_FOR(fx, strstr(test_raw_text(&raw), "delayed") != NULL);
+    assert_non_null(strstr(test_raw_text(&raw), "Content-Length: 7\r\n\r\ndelayed"));
+    test_raw_close(&raw);
+    WAIT_FOR(fx, raw.closed);
+    test_raw_free(&raw);
+
+    req = "GET /later-chunked HTTP/1.1\r\nHost: test\r\n\r\n";
+    test_raw_open(fx, &raw, req, strlen(req));
+    WAIT_FOR(fx, fx->later != NULL);
+    WAIT_UPTO(fx, strstr(test_raw_text(&raw), "\r\n\r\n") != NULL, 40);
+    assert_non_null(fx->later); /* the body is still to come ... */
+    assert_non_null(strstr(test_raw_text(&raw), "Transfer-Encoding: chunked\r\n")); /* ... the head is out */
+    WAIT_FOR(fx, strstr(test_raw_text(&raw), "0\r\n\r\n") != NULL);
+    assert_non_null(strstr(test_raw_text(&raw), "7\r\ndelayed\r\n"));
+    test_raw_close(&raw);
+    WAIT_FOR(fx, raw.closed);
+    test_raw_free(&raw);
+}
+
 /* A head that does not arrive within header_timeout_ms gets 408 and the connection closes. */
 static void test_header_timeout_408(void **state)
 {
@@ -933,6 +976,7 @@ int main(void)
         T(test_head_request),
         T(test_http10),
         T(test_abort_mid_body),
+    T(test_fixed_length_head_waits_for_its_body),
         T(test_header_timeout_408),
         T(test_idle_deadline_outlives_the_head_deadline),
         T(test_head_deadline_after_a_keep_alive_request),
