@@ -311,8 +311,8 @@ def callgrind(knd, app, nreq):
     ingress, minus the Ir of an idle window of the same length."""
     outdir = tempfile.mkdtemp(prefix="knd-bench-cg-")
     out = os.path.join(outdir, "callgrind.out")
-    # The controller's pass runs on a 1 s tick whatever the load (a per-second cost, reported
-    # natively as idle CPU); toggling collection around it keeps the dumps to request work.
+    # The controller's passes run on changes and on a 5 s safety tick, whatever the load (not a
+    # per-request cost; reported natively as idle CPU); toggling collection around it keeps the dumps to request work.
     syms = subprocess.run(["nm", knd], capture_output=True, text=True).stdout
     toggle = re.search(r" knd_reconciler_on_kick$", syms, re.M) is not None
     d = Daemon(knd, ["valgrind", "--tool=callgrind", "--vgdb=yes",
@@ -497,8 +497,8 @@ def callgrind_report(cg, btype):
             lines.append("| %s | %.0f | **%.2f** |" % (k, op, per / op))
         lines.append("")
     if cg["toggle"]:
-        lines.append("The controller's pass (`knd_reconciler_on_kick`, on a 1 s tick whatever "
-                     "the load) is not collected: it is a per-second cost, shown natively as "
+        lines.append("The controller's pass (`knd_reconciler_on_kick`, run on changes and a 5 s "
+                     "safety tick) is not collected: it is not a per-request cost, shown natively as "
                      "the idle CPU time under Footprint.")
     else:
         lines.append("knd_reconciler_on_kick not found: the controller's passes (%d calls to "
