@@ -24,17 +24,13 @@ void knd__api_json_headers(knd_http_req_t *req, int code, const json_t *obj,
         s[n++] = '\n';
         s[n] = '\0';
     }
-    if (headers && *headers) {
-        knd_buf_t h;
-        knd_buf_init(&h);
-        knd_buf_cat(&h, "Content-Type: application/json\r\n", headers, NULL);
-        knd_http_resp_head(req, code, knd_buf_cstr(&h), (int64_t)n);
-        knd_http_resp_body(req, s ? s : "", n);
-        knd_http_resp_end(req);
-        knd_buf_free(&h);
-    } else {
-        knd_http_resp_simple(req, code, "application/json", s ? s : "", n);
-    }
+    knd_buf_t h;
+    knd_buf_init(&h);
+    knd_buf_cat(&h, "Content-Type: application/json\r\n", headers ? headers : "", NULL);
+    knd_http_resp_head(req, code, knd_buf_cstr(&h), (int64_t)n);
+    knd_http_resp_body(req, s ? s : "", n);
+    knd_http_resp_end(req);
+    knd_buf_free(&h);
     free(s);
 }
 
