@@ -761,8 +761,9 @@ static void test_fixed_length_head_waits_for_its_body(void **state)
     test_raw_open(fx, &raw, req, strlen(req));
     WAIT_FOR(fx, fx->later != NULL);
     WAIT_UPTO(fx, strstr(test_raw_text(&raw), "\r\n\r\n") != NULL, 40);
-    assert_non_null(fx->later); /* the body is still to come ... */
-    assert_non_null(strstr(test_raw_text(&raw), "Transfer-Encoding: chunked\r\n")); /* ... the head is out */
+    /* the body is still to come, the head is out */
+    assert_non_null(fx->later);
+    assert_non_null(strstr(test_raw_text(&raw), "Transfer-Encoding: chunked\r\n"));
     WAIT_FOR(fx, strstr(test_raw_text(&raw), "0\r\n\r\n") != NULL);
     assert_non_null(strstr(test_raw_text(&raw), "7\r\ndelayed\r\n"));
     test_raw_close(&raw);
