@@ -98,6 +98,13 @@ struct knd_testapp_conn_s {
     /* burn_ms=: CPU time still to spend before answering, and this request's turn */
     uint64_t burn_left_ns, burn_turn;
 
+    /*
+     * Coalescing: while corked, a write is held in pending until the next one, and both leave
+     * in one write, as a buffered server (Go's net/http) sends a head with its first body bytes.
+     */
+    int corked;
+    knd_buf_t pending;
+
     /* response body streaming (bytes= and /echo) */
     int resp_chunked, streaming;
     uint64_t remaining, offset;
@@ -114,6 +121,10 @@ void knd_testapp_maybe_exit(knd_testapp_t *app);
 void knd_testapp_conn_accept(knd_testapp_t *app);
 /** Queues a copy of data for writing. */
 void knd_testapp_conn_write(knd_testapp_conn_t *c, const void *data, size_t len);
+/** From here on a write waits for the next one, so that the two leave together. */
+void knd_testapp_conn_cork(knd_testapp_conn_t *c);
+/** Stops coalescing and sends what is held. */
+void knd_testapp_conn_uncork(knd_testapp_conn_t *c);
 /** Queues the status line and headers (plus Content-Length, or chunked when len < 0). */
 void knd_testapp_conn_write_head(knd_testapp_conn_t *c, int status, const char *content_type,
                                  long long len, const char *extra);

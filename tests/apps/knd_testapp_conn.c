@@ -179,6 +179,7 @@ static void knd_testapp_conn_on_close(uv_handle_t *h)
     knd_buf_free(&c->url);
     knd_buf_free(&c->hfield);
     knd_buf_free(&c->hvalue);
+    knd_buf_free(&c->pending);
     free(c);
     knd_testapp_maybe_exit(app);
 }
@@ -261,24 +262,50 @@ static void knd_testapp_conn_on_write(uv_write_t *req, int status)
     knd_testapp_conn_update_reading(c);
 }
 
-void knd_testapp_conn_write(knd_testapp_conn_t *c, const void *data, size_t len)
+/* Sends the held bytes, if any, and data after them in one write request. */
+static void knd_testapp_conn_send(knd_testapp_conn_t *c, const void *data, size_t len)
 {
+    size_t held = c->pending.len;
     knd_testapp_wreq_t *w;
     uv_buf_t buf;
     int rc;
 
-    if (c->closing || len == 0)
-        return;
-    w = knd_xmalloc(sizeof(*w) + len);
+    w = knd_xmalloc(sizeof(*w) + held + len);
     w->conn = c;
-    w->len = len;
-    memcpy(w->data, data, len);
-    buf = uv_buf_init(w->data, (unsigned)len);
+    w->len = held + len;
+    if (held > 0)
+        memcpy(w->data, c->pending.p, held);
+    if (len > 0)
+        memcpy(w->data + held, data, len);
+    knd_buf_reset(&c->pending);
+    buf = uv_buf_init(w->data, (unsigned)w->len);
     rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, knd_testapp_conn_on_write);
     if (rc != 0) {
         free(w);
         knd_testapp_conn_close(c);
     }
+}
+
+void knd_testapp_conn_write(knd_testapp_conn_t *c, const void *data, size_t len)
+{
+    if (c->closing || len == 0)
+        return;
+    if (c->corked && c->pending.len == 0)
+        knd_buf_append(&c->pending, data, len);
+    else
+        knd_testapp_conn_send(c, data, len);
+}
+
+void knd_testapp_conn_cork(knd_testapp_conn_t *c)
+{
+    c->corked = 1;
+}
+
+void knd_testapp_conn_uncork(knd_testapp_conn_t *c)
+{
+    c->corked = 0;
+    if (c->pending.len > 0 && !c->closing)
+        knd_testapp_conn_send(c, NULL, 0);
 }
 
 static const char *knd_testapp_conn_reason(int status)
@@ -398,7 +425,8 @@ static void knd_testapp_conn_pump(knd_testapp_conn_t *c)
             knd_testapp_conn_finish(c);
             return;
         }
-        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= KND_TESTAPP_BACKLOG_LIMIT)
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) + c->pending.len >=
+            KND_TESTAPP_BACKLOG_LIMIT)
             return;
         knd_testapp_conn_write_pattern(c, c->remaining < chunk ? (size_t)c->remaining : chunk);
         if (c->opts.chunk_delay_ms > 0 && c->remaining > 0) {
@@ -423,6 +451,7 @@ void knd_testapp_conn_finish(knd_testapp_conn_t *c)
 {
     knd_testapp_t *app = c->app;
 
+    knd_testapp_conn_uncork(c);
     if (c->counted) {
         app->inflight--;
         c->counted = 0;
@@ -554,6 +583,7 @@ void knd_testapp_conn_accept(knd_testapp_t *app)
     knd_buf_init(&c->url);
     knd_buf_init(&c->hfield);
     knd_buf_init(&c->hvalue);
+    knd_buf_init(&c->pending);
     llhttp_init(&c->parser, HTTP_REQUEST, &knd_testapp_settings);
     c->parser.data = c;
     c->next = app->conns;

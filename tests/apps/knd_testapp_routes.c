@@ -293,6 +293,7 @@ static void knd_testapp_routes_respond_now(knd_testapp_conn_t *c)
     int status, n, chunked = c->opts.chunked && !c->http10;
 
     knd_buf_init(&body);
+    knd_testapp_conn_cork(c);
     status = knd_testapp_routes_body(c, &body, &ctype);
     if (c->opts.status >= 200 && c->opts.status <= 599)
         status = (int)c->opts.status;
@@ -317,6 +318,7 @@ static void knd_testapp_routes_respond_now(knd_testapp_conn_t *c)
                                body.len > 0 ? 7 : 5);
     knd_testapp_conn_finish(c);
 out:
+    knd_testapp_conn_uncork(c);
     knd_buf_free(&body);
 }
 
