@@ -298,14 +298,20 @@ void knd_http_client_write(knd_http_client_t *c, const char *a, size_t an, const
 {
     if (c->closing || c->broken)
         return;
-    size_t n = an + bn + dn;
-    uv_buf_t pieces[3] = {uv_buf_init((char *)a, (unsigned)an), uv_buf_init((char *)b, (unsigned)bn),
-                          uv_buf_init((char *)d, (unsigned)dn)};
+    size_t n = an + bn + dn, npieces = 0;
+    uv_buf_t pieces[3];
+    /* Empty pieces are left out: the kernel would walk them in every writev. */
+    if (an > 0)
+        pieces[npieces++] = uv_buf_init((char *)a, (unsigned)an);
+    if (bn > 0)
+        pieces[npieces++] = uv_buf_init((char *)b, (unsigned)bn);
+    if (dn > 0)
+        pieces[npieces++] = uv_buf_init((char *)d, (unsigned)dn);
     /* Nothing queued: write now (no write request, no copy, no completion callback, and libuv
      * does not re-arm the fd with epoll_ctl afterwards). The rest, if any, is queued. */
     size_t skip = 0;
     if (c->tcp.write_queue_size == 0 && n > 0) {
-        int w = uv_try_write((uv_stream_t *)&c->tcp, pieces, 3);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, pieces, (unsigned)npieces);
         if (w == (int)n)
             return;
         /* An error is left to uv_write to report, from the loop: callers are on the stack. */
@@ -314,7 +320,7 @@ void knd_http_client_write(knd_http_client_t *c, const char *a, size_t an, const
     knd_http_client_wreq_t *wr = knd_xmalloc(sizeof(*wr) + n - skip);
     wr->c = c;
     size_t off = 0;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < npieces; i++) {
         size_t len = pieces[i].len;
         if (skip >= len) {
             skip -= len;

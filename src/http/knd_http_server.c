@@ -13,6 +13,7 @@
  */
 #include "knd_http_server.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +93,19 @@ void knd__http_conn_write_failed(knd_http_conn_t *c)
 
 /* Writes pieces as one writev (one syscall, one segment when it fits); what the socket does
  * not take at once is copied and queued. */
-static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *pieces, size_t npieces)
+static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *given, size_t ngiven)
 {
     if (c->closing)
         return;
-    size_t n = 0;
-    for (size_t i = 0; i < npieces; i++)
-        n += pieces[i].len;
+    /* Empty pieces are left out: the kernel would walk them in every writev. */
+    uv_buf_t pieces[4];
+    size_t n = 0, npieces = 0;
+    assert(ngiven <= KND_ARRAY_SIZE(pieces));
+    for (size_t i = 0; i < ngiven; i++) {
+        if (given[i].len > 0)
+            pieces[npieces++] = given[i];
+        n += given[i].len;
+    }
     if (c->tls) {
         knd__http_conn_tls_writev(c, pieces, npieces, n);
         return;
