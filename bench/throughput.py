@@ -729,7 +729,7 @@ def ready_times(d, app, rounds):
         apply_ready(d, "ready", app, ignore_sigpipe=False)
         cli.append(time.perf_counter() - t0)
         delete_wait(d, "ready")
-        # the same, through the API with 2 ms polling (knd wait polls every 100 ms)
+        # the same through the API, polled every 2 ms: the daemon's own create -> Ready time
         svc = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
                "metadata": {"name": "ready", "namespace": "default"},
                "spec": {"template": {"spec": {"containers": [{
@@ -890,8 +890,9 @@ def main():
               "| apply -> Ready, API create -> Ready seen (2 ms polling), median of %d | %.1f ms "
               "(min %.1f, max %.1f) |" % (a.ready_rounds, statistics.median(ready_api) * 1e3,
                                           min(ready_api) * 1e3, max(ready_api) * 1e3),
-              "", "`knd wait` polls every 100 ms and both CLI calls start a process, so the first "
-              "row is what a user sees; the second is the daemon's own create -> Ready time."]
+              "", "`knd wait` watches the Service (one GET, then a watch of that name) and both CLI "
+              "calls start a process, so the first row is what a user sees; the second is the "
+              "daemon's own create -> Ready time."]
     if sc:
         lines += syscall_report(sc)
     if cg:

@@ -1,9 +1,11 @@
 """apply/get/describe/wait/delete through the CLI, and the objects the server derives."""
 import json
+import subprocess
+import time
 
 import yaml
 
-from conftest import DOMAIN, ksvc, route_host
+from conftest import DOMAIN, KND_BIN, ksvc, route_host
 
 SVC = "service.serving.knative.dev/%s"
 
@@ -152,6 +154,51 @@ def test_wait(knd):
     rc, out, err = knd.cli("wait", "ksvc", "broken", "--for=condition=Ready", "--timeout", "2s",
                            check=False)
     assert rc == 1, (rc, out, err)
+
+
+def knd_wait_in_background(knd, *args):
+    """`knd wait ...` started now, to be answered by a change made after it."""
+    cmd = [KND_BIN] + list(args) + ["--state-dir", knd.state_dir]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=knd.work_dir)
+
+
+def test_wait_is_answered_by_a_change_after_it_started(knd):
+    # Waiting for a Service that does not exist yet: the watch reports it when it appears and
+    # each later status change, until Ready.
+    w = knd_wait_in_background(knd, "wait", "ksvc", "later", "--for=condition=Ready",
+                               "--timeout", "30s")
+    time.sleep(0.3)
+    assert w.poll() is None, w.communicate()
+    knd.apply(ksvc("later", marker=knd.marker))
+    out, err = w.communicate(timeout=30)
+    assert w.returncode == 0, (out, err)
+    assert out.strip() == SVC % "later" + " condition met"
+    assert condition_true(knd.get("services", "later"))
+
+    # --for=delete on an object that exists: answered by the DELETED event.
+    w = knd_wait_in_background(knd, "wait", "ksvc", "later", "--for=delete", "--timeout", "30s")
+    time.sleep(0.3)
+    assert w.poll() is None, w.communicate()
+    knd.cli("delete", "ksvc", "later")
+    out, err = w.communicate(timeout=30)
+    assert w.returncode == 0, (out, err)
+    assert out.strip() == SVC % "later" + " condition met"
+    assert knd.get("services", "later") is None
+
+
+def test_wait_after_apply_waits_for_the_new_generation(knd):
+    knd.apply(ksvc("gen", marker=knd.marker, env={"TARGET": "one"}))
+    knd.cli("wait", "ksvc", "gen", "--for=condition=Ready", "--timeout", "30s")
+    # Ready=True of generation 1 is still on the object when the second apply returns: it does
+    # not count for generation 2.
+    knd.apply(ksvc("gen", marker=knd.marker, env={"TARGET": "two"}))
+    rc, out, err = knd.cli("wait", "ksvc", "gen", "--for=condition=Ready", "--timeout", "30s")
+    o = knd.get("services", "gen")
+    assert o["metadata"]["generation"] == 2
+    assert o["status"]["observedGeneration"] == 2
+    assert o["status"]["latestReadyRevisionName"] == "gen-00002"
+    assert condition_true(o)
 
 
 def condition_true(obj):
