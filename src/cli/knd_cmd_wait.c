@@ -116,6 +116,8 @@ static bool knd_wait_event_meets(const knd_wait_watch_t *ww, const char *p, size
 static int knd_wait_watch_sink(void *ud, const char *p, size_t n)
 {
     knd_wait_watch_t *ww = ud;
+    if (n == 0)
+        return 0;
     knd_buf_append(&ww->line, p, n);
     char *start = ww->line.p, *end = ww->line.p + ww->line.len, *nl;
     while ((nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
