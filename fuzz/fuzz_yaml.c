@@ -3,13 +3,8 @@
  * either load or fail with a "LINE:COL: message" error, never crash, leak or hang; every loaded
  * tree must serialise as JSON and every recorded path must resolve to a 1-based position.
  *
- * Not part of the default build. With clang, from the repository root:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *       -Isrc/core -Isrc/yaml fuzz/fuzz_yaml.c src/yaml/knd_yaml.c src/yaml/knd_yaml_scalar.c \
- *       src/yaml/knd_posmap.c src/core/knd_alloc.c src/core/knd_buf.c src/core/knd_err.c \
- *       $(pkg-config --cflags --libs yaml-0.1 jansson) -o fuzz_yaml
- *   ./fuzz_yaml -max_len=65536 corpus/ examples/
+ * Not part of the default build: `fuzz/run.sh [SECONDS]` builds it with clang (libFuzzer,
+ * ASan, UBSan) into build-fuzz/ and runs it.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,50 @@
+#!/bin/sh
+# fuzz/run.sh [SECONDS] - builds the libFuzzer targets with clang (ASan + UBSan) into build-fuzz/
+# and runs each for SECONDS (default 60) from its corpus, which persists in build-fuzz/corpus-*.
+# Not part of `make test`: fuzzing finds more the longer it runs. Exits non-zero if a target
+# crashed, leaked or broke an invariant; libFuzzer leaves the input as build-fuzz/crash-*.
+set -eu
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${1:-60}
+OUT=build-fuzz
+if ! command -v clang >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null
+    else
+        echo "fuzz/run.sh: needs clang (apt-get install clang)" >&2
+        exit 1
+    fi
+fi
+mkdir -p "$OUT"
+CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc/core"
+LIBS="$(pkg-config --cflags --libs jansson libcrypto libuv yaml-0.1) -lm"
+
+# shellcheck disable=SC2086 # the flag lists are meant to split
+$CC -Isrc/yaml fuzz/fuzz_yaml.c src/yaml/knd_yaml.c src/yaml/knd_yaml_scalar.c \
+    src/yaml/knd_posmap.c src/core/*.c $LIBS -o "$OUT/fuzz_yaml"
+# shellcheck disable=SC2086
+$CC -Isrc/model fuzz/fuzz_validate.c src/model/*.c src/core/*.c $LIBS -o "$OUT/fuzz_validate"
+# shellcheck disable=SC2086
+$CC -Isrc/kube fuzz/fuzz_kube.c src/kube/knd_kube_proto.c src/kube/knd_kube_select.c \
+    src/kube/knd_kube_patch.c src/core/*.c $LIBS -o "$OUT/fuzz_kube"
+
+/usr/bin/python3 fuzz/make_seeds.py "$OUT/seeds-validate" >/dev/null
+status=0
+for t in yaml validate kube; do
+    mkdir -p "$OUT/corpus-$t"
+    seeds=""
+    case $t in
+    yaml) seeds=examples ;;
+    validate) seeds=$OUT/seeds-validate ;;
+    esac
+    echo "fuzz_$t: ${SECONDS_EACH}s"
+    # shellcheck disable=SC2086
+    if ! (cd "$OUT" && ./fuzz_$t -max_total_time="$SECONDS_EACH" -max_len=16384 \
+            -artifact_prefix=./ "corpus-$t" $(for s in $seeds; do echo "../$s"; done) \
+            >"fuzz_$t.log" 2>&1); then
+        echo "fuzz_$t FAILED: see $OUT/fuzz_$t.log" >&2
+        status=1
+    fi
+    tail -n 1 "$OUT/fuzz_$t.log"
+done
+exit $status
