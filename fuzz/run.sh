@@ -16,7 +16,9 @@ if ! command -v clang >/dev/null 2>&1; then
     fi
 fi
 mkdir -p "$OUT"
-CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc/core"
+# UBSan findings abort (no recovery), so libFuzzer keeps the input like any crash.
+CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+CC="$CC -D_GNU_SOURCE -Isrc/core"
 LIBS="$(pkg-config --cflags --libs jansson libcrypto libuv yaml-0.1) -lm"
 
 # shellcheck disable=SC2086 # the flag lists are meant to split

@@ -39,6 +39,8 @@ const char *knd_time_rfc3339_now(void)
     return buf;
 }
 
+#define KND_DURATION_MAX_S 9223372036.854775807 /* math.MaxInt64 ns */
+
 /* Go's time.ParseDuration: a sequence of decimal numbers with an optional fraction, each with a
  * unit; no exponents, no hex, "0" alone needs no unit. */
 int knd_time_parse_duration_s(const char *s, double *out_s)
@@ -83,6 +85,10 @@ int knd_time_parse_duration_s(const char *s, double *out_s)
         total += v * units[best].s;
         s += best_len;
     }
+    /* Go's Duration is int64 nanoseconds: ParseDuration refuses what does not fit (~292
+     * years), and so nothing parsed here overflows a millisecond count either. */
+    if (total > KND_DURATION_MAX_S)
+        return -1;
     *out_s = neg ? -total : total;
     return 0;
 }

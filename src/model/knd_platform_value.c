@@ -195,8 +195,7 @@ void knd__platform_fmt_duration(int64_t ms, char out[KND_PLATFORM_FMT_MAX])
 {
     char secs[24];
     const char *sign = ms < 0 ? "-" : "";
-    /* Durations here are parsed to ms; INT64_MIN never occurs. */
-    uint64_t u = ms < 0 ? (uint64_t)(-ms) : (uint64_t)ms;
+    uint64_t u = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms; /* INT64_MIN included */
     if (u == 0) {
         snprintf(out, KND_PLATFORM_FMT_MAX, "0s");
         return;

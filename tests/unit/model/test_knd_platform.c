@@ -251,6 +251,10 @@ static const bad_case_t bad_cases[] = {
     {"config-autoscaler", "{\"stable-window\": \"not a duration\"}", "data.stable-window",
      "failed to parse data: failed to parse \"stable-window\": time: invalid duration \"not a "
      "duration\""},
+    /* beyond Go's time.Duration (292 years of nanoseconds): ParseDuration refuses it */
+    {"config-autoscaler", "{\"stable-window\": \"3000000000h\"}", "data.stable-window",
+     "failed to parse data: failed to parse \"stable-window\": time: invalid duration "
+     "\"3000000000h\""},
     {"config-autoscaler", "{\"target-burst-capacity\": \"-11\"}", "data.target-burst-capacity",
      "target-burst-capacity must be either non-negative or -1 (for unlimited), was: -11.000000"},
     {"config-autoscaler", "{\"container-concurrency-target-percentage\": \"-42\"}",
