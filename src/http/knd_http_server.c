@@ -13,7 +13,6 @@
  */
 #include "knd_http_server.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +99,7 @@ static void knd_http_conn_writev(knd_http_conn_t *c, const uv_buf_t *given, size
     /* Empty pieces are left out: the kernel would walk them in every writev. */
     uv_buf_t pieces[4];
     size_t n = 0, npieces = 0;
-    assert(ngiven <= KND_ARRAY_SIZE(pieces));
+    KND_ASSERT(ngiven <= KND_ARRAY_SIZE(pieces));
     for (size_t i = 0; i < ngiven; i++) {
         if (given[i].len > 0)
             pieces[npieces++] = given[i];
