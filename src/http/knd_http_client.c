@@ -70,15 +70,19 @@ static int knd_http_client_on_headers(llhttp_t *p)
     knd_http_client_t *c = p->data;
     knd_http_head_finish(&c->head, p);
     int status = c->head.status;
+    /* 1 tells llhttp the response has no body, and it completes the message right away: so it
+     * is for HEAD, and for 1xx, 204 and 304 whatever their headers say (RFC 9112 6.3), which
+     * llhttp would otherwise read a chunked body for. */
+    bool bodiless = c->head_request || (status >= 100 && status < 200) || status == 204 ||
+                    status == 304;
     c->interim = status >= 100 && status < 200 && status != 101;
     if (c->interim)
-        return 0;
+        return 1;
     if (c->cbs->on_head)
         c->cbs->on_head(c, &c->head);
     if (c->closing)
         return -1;
-    /* 1: the response has no body (HEAD); llhttp then completes the message right away. */
-    return c->head_request ? 1 : 0;
+    return bodiless ? 1 : 0;
 }
 
 static int knd_http_client_on_body(llhttp_t *p, const char *at, size_t n)
@@ -97,9 +101,11 @@ static int knd_http_client_on_complete(llhttp_t *p)
         return 0;
     }
     if (c->head.status == 101) {
-        c->raw = true; /* llhttp returns HPE_PAUSED_UPGRADE; the rest is the tunnel's. Never
-                        * pooled: reusable needs `done`, which a tunnel never reaches. */
-        return 0;
+        /* The rest is the tunnel's. Paused here, not left to llhttp, which goes on parsing
+         * responses after a 101 that lacks "Connection: upgrade". Never pooled: reusable
+         * needs `done`, which a tunnel never reaches. */
+        c->raw = true;
+        return HPE_PAUSED;
     }
     c->done = true;
     c->in_exchange = false;
@@ -156,7 +162,7 @@ static void knd_http_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *
             return;
         }
         llhttp_errno_t e = llhttp_execute(&c->parser, buf->base, (size_t)nread);
-        if (e == HPE_PAUSED_UPGRADE && c->raw) {
+        if ((e == HPE_PAUSED_UPGRADE || e == HPE_PAUSED) && c->raw) {
             const char *pos = llhttp_get_error_pos(&c->parser);
             if (pos && pos < buf->base + nread && c->cbs->on_raw && !c->closing)
                 c->cbs->on_raw(c, pos, (size_t)(buf->base + nread - pos));

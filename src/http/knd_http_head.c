@@ -172,6 +172,52 @@ void knd_http_head_finish(knd_http_head_t *h, llhttp_t *p)
     h->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
 }
 
+void knd_http_head_origin_form(knd_http_head_t *h)
+{
+    const char *url = knd_http_head_url(h);
+    size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+                    : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                           : 0;
+    if (scheme == 0)
+        return;
+    const char *auth = url + scheme;
+    size_t auth_len = strcspn(auth, "/?#");
+    if (auth_len == 0)
+        return; /* "http:///x" names no host: the Host header stays in charge */
+    const char *at = memchr(auth, '@', auth_len); /* userinfo is not part of the host */
+    while (at) {
+        auth_len -= (size_t)(at + 1 - auth);
+        auth = at + 1;
+        at = memchr(auth, '@', auth_len);
+    }
+    const char *path = auth + auth_len;
+    size_t auth_from = (size_t)(auth - h->raw.p), path_from = (size_t)(path - h->raw.p);
+    size_t path_len = strlen(path);
+    /* The new pieces are copied from raw into raw: room first, so the source cannot move
+     * under the copy. The old pieces stay where they are (offsets into raw never change). */
+    knd_buf_reserve(&h->raw, auth_len + path_len + 8);
+    size_t auth_off = h->raw.len;
+    knd_buf_append(&h->raw, h->raw.p + auth_from, auth_len);
+    knd_buf_append(&h->raw, "", 1);
+    size_t path_off = h->raw.len;
+    if (h->raw.p[path_from] != '/') /* `path` itself may point into the old buffer now */
+        knd_buf_append(&h->raw, "/", 1);
+    knd_buf_append(&h->raw, h->raw.p + path_from, path_len + 1);
+    h->url = path_off;
+    for (size_t i = 0; i < h->nhdrs; i++) {
+        if (h->hdrs[i].name_len == 4 && strcasecmp(knd_http_head_name(h, i), "Host") == 0) {
+            h->hdrs[i].value = auth_off;
+            return;
+        }
+    }
+    knd_http_head_new_header(h);
+    knd_http_hdr_t *host = &h->hdrs[h->nhdrs - 1];
+    host->name = h->raw.len;
+    host->name_len = 4;
+    knd_buf_append(&h->raw, "Host", 5);
+    host->value = auth_off;
+}
+
 bool knd_http_is_hop_header(const char *name)
 {
     /* On every header of every proxied message: dispatch on the length before comparing. */

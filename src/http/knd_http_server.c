@@ -417,8 +417,10 @@ static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
 
 static void knd_http_conn_update_reading(knd_http_conn_t *c)
 {
+    /* Reading goes on while an upgrade waits for its answer, the tunnel's first bytes kept in
+     * `pending`: a client hanging up meanwhile is then seen, and its request cancelled. */
     bool want = !c->closing && !c->eof && !c->read_paused &&
-                c->pending.len < KND_HTTP_PENDING_MAX && (!c->upgraded || c->raw);
+                c->pending.len < KND_HTTP_PENDING_MAX;
     if (want && !c->reading) {
         if (uv_read_start(&c->h.stream, knd_http_conn_alloc, knd_http_conn_read) == 0)
             c->reading = true;
@@ -515,6 +517,7 @@ static int knd_http_on_headers_complete(llhttp_t *p)
     knd_http_conn_t *c = knd_http_conn_of(p);
     knd_http_req_t *r = c->req;
     knd_http_head_finish(&r->head, p);
+    knd_http_head_origin_form(&r->head);
     c->in_body = true;
     if (r->head.content_length > 0 || r->head.chunked)
         knd_http_conn_deadline(c, c->srv->limits.body_timeout_ms);
@@ -702,6 +705,9 @@ static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
     } else if (nread > 0 && c->raw) {
         if (c->req && c->req->on_raw)
             c->req->on_raw(c->req, buf->base, (size_t)nread);
+    } else if (nread > 0 && c->upgraded) {
+        knd_buf_append(&c->pending, buf->base, (size_t)nread); /* for knd_http_req_raw_start */
+        knd_http_conn_update_reading(c);
     } else if (nread > 0) {
         knd__http_conn_process(c, buf->base, (size_t)nread);
     }

@@ -501,12 +501,28 @@ static void knd_proxy_up_raw(knd_http_client_t *c, const char *data, size_t n)
         knd_http_client_pause(c);
 }
 
+/* A 101 is only the answer to the upgrade the client asked for, to the same protocol (Go's
+ * ReverseProxy: "backend tried to switch protocol %q when %q was requested"). */
+static bool knd_proxy_upgrade_agreed(const knd_proxy_t *p, const knd_http_head_t *h)
+{
+    const char *asked = knd_http_head_get(&p->req->head, "Upgrade");
+    const char *got = knd_http_head_get(h, "Upgrade");
+    return p->req->head.upgrade && asked && got && strcasecmp(asked, got) == 0;
+}
+
 static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
 {
     knd_proxy_t *p = knd_http_client_data(c);
     if (p->req == NULL)
         return;
-    bool upgrade = h->status == 101 && p->req->head.upgrade;
+    bool upgrade = h->status == 101;
+    if (upgrade && !knd_proxy_upgrade_agreed(p, h)) {
+        knd_log(KND_LOG_WARN, "ingress", "rev=%s: the instance switched protocols unasked",
+                p->rev->name);
+        knd_proxy_fail(p, 502, "knd: the revision's instance switched protocols, which the "
+                               "request did not ask for\n");
+        return;
+    }
     knd_buf_t *b = knd_proxy_scratch_get();
     const char *conn = knd_http_head_get(h, "Connection");
     bool listed = conn && strcasecmp(conn, "keep-alive") != 0 && strcasecmp(conn, "close") != 0;
@@ -575,14 +591,18 @@ static void knd_proxy_up_error(knd_http_client_t *c, int status)
         return;
     }
     /* The instance went away before answering (a pooled connection it closed while idle, or an
-     * instance that died): a request that is safe to repeat gets one more try elsewhere. */
-    if (!p->resp_started && !p->body_sent && p->retries++ == 0 && knd_proxy_idempotent(p)) {
+     * instance that died): a request that is safe to repeat gets one more try elsewhere. One
+     * it answered with garbage is not repeated: it did answer. */
+    if (!p->resp_started && !p->body_sent && status != UV_EPROTO && p->retries++ == 0 &&
+        knd_proxy_idempotent(p)) {
         knd_proxy_retry(p);
         return;
     }
     knd_log(KND_LOG_WARN, "ingress", "rev=%s: upstream failed: %s", p->rev->name,
             uv_strerror(status));
-    knd_proxy_fail(p, 502, "knd: the revision's instance closed the connection\n");
+    knd_proxy_fail(p, 502, status == UV_EPROTO
+                               ? "knd: the revision's instance sent an invalid response\n"
+                               : "knd: the revision's instance closed the connection\n");
 }
 
 static void knd_proxy_up_drain(knd_http_client_t *c)

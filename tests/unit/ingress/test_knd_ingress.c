@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "knd_alloc.h"
 #include "knd_buf.h"
 #include "knd_err.h"
 #include "knd_http_client.h"
@@ -333,6 +334,22 @@ static void test_proxy_with_knative_headers(void **state)
     test_cl_close(&cl);
 }
 
+/* An absolute-form target routes by its own authority (RFC 9112 3.2.2), and the instance gets
+ * origin form with that Host, as from any client. */
+static void test_absolute_form_routes_by_its_authority(void **state)
+{
+    fx_t *fx = *state;
+    cl_t cl;
+    static const char req[] = "GET http://" HOST "/abs?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n";
+    test_cl_open(fx, &cl);
+    test_cl_send(&cl, req, strlen(req));
+    WAIT_FOR(fx, cl.done == 1);
+    assert_int_equal(cl.status, 200);
+    assert_string_equal(fx->up_url, "/abs?x=1");
+    assert_string_equal(fx->up_host, HOST);
+    test_cl_close(&cl);
+}
+
 static void test_unknown_host_404(void **state)
 {
     fx_t *fx = *state;
@@ -548,12 +565,9 @@ static void test_tag_header_routing(void **state)
 }
 
 /*
- * KNOWN BUG (src/http/knd_http_client.c, the end of knd_http_client_read): a pooled upstream
- * connection that the instance closes while idle never reports on_error, so
- * knd_proxy_idle_error never drops it from the endpoint's pool. The next request takes it,
- * knd_http_client_write silently does nothing on a broken connection, and the request hangs for
- * good. This test checks the pool after the
- * upstream's idle timeout; it fails until that is fixed (and then also checks the next request).
+ * A pooled upstream connection that the instance closes while idle leaves the endpoint's pool
+ * (knd_proxy_idle_error): were it kept, the next request would take it, write into a closed
+ * socket and hang. The instance here closes idle connections after 50 ms.
  */
 static void test_pool_drops_conn_closed_by_instance(void **state)
 {
@@ -581,7 +595,210 @@ static void test_pool_drops_conn_closed_by_instance(void **state)
         assert_int_equal(fx->up_requests, 2);
     }
     test_cl_close(&cl);
-    assert_int_equal(pooled, 0); /* fails: see KNOWN BUG above */
+    assert_int_equal(pooled, 0);
+}
+
+/* ------------------------------------------------------------------ a misbehaving instance */
+
+/* An instance that answers each read with `answer`, whatever it read, and counts the
+ * connections it saw closed by the ingress. */
+typedef struct {
+    uv_tcp_t listener;
+    const char *answer;
+    int port, accepted, closed_by_peer;
+    bool listener_closed;
+} raw_up_t;
+
+typedef struct {
+    uv_tcp_t tcp;
+    raw_up_t *up;
+} raw_conn_t;
+
+static void test_raw_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    static char scratch[4096];
+    (void)h;
+    (void)hint;
+    *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void test_raw_conn_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void test_raw_written(uv_write_t *wr, int status)
+{
+    (void)status;
+    free(wr);
+}
+
+static void test_raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    raw_conn_t *rc = s->data;
+    (void)buf;
+    if (n < 0) {
+        rc->up->closed_by_peer++;
+        uv_close((uv_handle_t *)&rc->tcp, test_raw_conn_closed);
+        return;
+    }
+    if (n == 0 || rc->up->answer == NULL)
+        return;
+    uv_buf_t out = uv_buf_init((char *)rc->up->answer, (unsigned)strlen(rc->up->answer));
+    uv_write_t *wr = malloc(sizeof(*wr));
+    assert_int_equal(uv_write(wr, s, &out, 1, test_raw_written), 0);
+}
+
+static void test_raw_accept(uv_stream_t *srv, int status)
+{
+    raw_up_t *up = srv->data;
+    assert_int_equal(status, 0);
+    raw_conn_t *rc = calloc(1, sizeof(*rc));
+    rc->up = up;
+    uv_tcp_init(srv->loop, &rc->tcp);
+    rc->tcp.data = rc;
+    assert_int_equal(uv_accept(srv, (uv_stream_t *)&rc->tcp), 0);
+    up->accepted++;
+    uv_read_start((uv_stream_t *)&rc->tcp, test_raw_alloc, test_raw_read);
+}
+
+/* Closes the endpoint's pooled connections: they lead to the instance it had before. */
+static void test_fx_drain_pool(fx_t *fx)
+{
+    knd_http_client_t *pooled;
+    while ((pooled = knd_endpoint_take_conn(fx->ep)) != NULL)
+        knd_http_client_close(pooled);
+}
+
+/* Starts the raw instance and points the fixture's endpoint at it. */
+static void test_raw_up_start(fx_t *fx, raw_up_t *up, const char *answer)
+{
+    test_fx_drain_pool(fx);
+    memset(up, 0, sizeof(*up));
+    up->answer = answer;
+    struct sockaddr_in sa;
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    uv_tcp_init(&fx->loop, &up->listener);
+    up->listener.data = up;
+    assert_int_equal(uv_tcp_bind(&up->listener, (const struct sockaddr *)&sa, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&up->listener, 8, test_raw_accept), 0);
+    assert_int_equal(uv_tcp_getsockname(&up->listener, (struct sockaddr *)&bound, &len), 0);
+    up->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    fx->ep->port = up->port;
+}
+
+static void test_raw_listener_closed(uv_handle_t *h)
+{
+    ((raw_up_t *)h->data)->listener_closed = true;
+}
+
+/* Points the endpoint back at the well-behaved upstream and checks it serves. */
+static void test_raw_up_stop(fx_t *fx, raw_up_t *up)
+{
+    uv_close((uv_handle_t *)&up->listener, test_raw_listener_closed);
+    WAIT_FOR(fx, up->listener_closed);
+    fx->ep->port = fx->up_port;
+    test_fx_drain_pool(fx);
+    cl_t cl;
+    static const char req[] = "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n";
+    test_cl_open(fx, &cl);
+    test_cl_send(&cl, req, strlen(req));
+    WAIT_FOR(fx, cl.done == 1);
+    assert_int_equal(cl.status, 200);
+    test_cl_close(&cl);
+}
+
+/* Sends req through the ingress to the raw instance; returns the status, body in cl. */
+static void test_raw_exchange(fx_t *fx, cl_t *cl, const char *req)
+{
+    test_cl_open(fx, cl);
+    test_cl_send(cl, req, strlen(req));
+    WAIT_FOR(fx, cl->done == 1 || cl->errors > 0);
+}
+
+/*
+ * Answers the ingress cannot relay end the request with a 502 that says why, and the connection
+ * is not pooled:
+ *   - a 101 the request did not ask for (Go's ReverseProxy refuses it too); what follows it on
+ *     the connection - here a whole second response - is never parsed as the answer;
+ *   - a 101 to another protocol than the one asked for;
+ *   - a response llhttp refuses ("invalid", not "closed the connection").
+ */
+static void test_bad_answers_are_502(void **state)
+{
+    fx_t *fx = *state;
+    static const char upgrade[] = "GET /ws HTTP/1.1\r\nHost: " HOST "\r\nConnection: Upgrade\r\n"
+                                  "Upgrade: websocket\r\n\r\n";
+    static const struct {
+        const char *req, *answer, *says;
+    } cases[] = {
+        {"POST /x HTTP/1.1\r\nHost: " HOST "\r\nContent-Length: 2\r\n\r\nhi",
+         "HTTP/1.1 101 Switching Protocols\r\n\r\n"
+         "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+         "switched protocols"},
+        {upgrade, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+         "switched protocols"},
+        {"GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n",
+         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+         "knd: the revision's instance sent an invalid response\n"},
+    };
+    for (size_t i = 0; i < KND_ARRAY_SIZE(cases); i++) {
+        raw_up_t up;
+        test_raw_up_start(fx, &up, cases[i].answer);
+        cl_t cl;
+        test_raw_exchange(fx, &cl, cases[i].req);
+        assert_int_equal(cl.status, 502);
+        assert_non_null(strstr(knd_buf_cstr(&cl.body), cases[i].says));
+        test_cl_close(&cl);
+        WAIT_FOR(fx, up.closed_by_peer == 1);
+        assert_int_equal(fx->ep->nidle, 0);
+        assert_int_equal(fx->ep->inflight, 0);
+        test_raw_up_stop(fx, &up);
+    }
+}
+
+/* Interim (1xx), 204 and 304 responses end at their blank line, whatever framing headers they
+ * carry (RFC 9112 6.3): the 200 after a "chunked" 102 is the answer, and a "chunked" 204 is
+ * complete at once. */
+static void test_bodiless_statuses_ignore_framing(void **state)
+{
+    fx_t *fx = *state;
+    raw_up_t up;
+    test_raw_up_start(fx, &up, "HTTP/1.1 102 Processing\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    cl_t cl;
+    test_raw_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    assert_int_equal(cl.status, 200);
+    assert_string_equal(knd_buf_cstr(&cl.body), "ok");
+    test_cl_close(&cl);
+    up.answer = "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n";
+    test_raw_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    assert_int_equal(cl.status, 204);
+    assert_int_equal(cl.done, 1);
+    test_cl_close(&cl);
+    test_raw_up_stop(fx, &up);
+}
+
+/* A client that hangs up while its upgrade request waits for the instance's answer cancels
+ * it: the ingress closes the instance's connection and frees the slot (it used to stop reading
+ * the client until the answer came, and so never saw it leave). */
+static void test_client_gone_while_upgrade_waits(void **state)
+{
+    fx_t *fx = *state;
+    raw_up_t up;
+    test_raw_up_start(fx, &up, NULL); /* never answers */
+    cl_t cl;
+    static const char req[] = "GET /ws HTTP/1.1\r\nHost: " HOST "\r\nConnection: Upgrade\r\n"
+                              "Upgrade: websocket\r\n\r\nearly tunnel bytes";
+    test_cl_open(fx, &cl);
+    test_cl_send(&cl, req, strlen(req));
+    WAIT_FOR(fx, up.accepted == 1 && fx->ep->inflight == 1);
+    test_cl_close(&cl);
+    WAIT_FOR(fx, up.closed_by_peer == 1);
+    assert_int_equal(fx->ep->inflight, 0);
+    test_raw_up_stop(fx, &up);
 }
 
 int main(void)
@@ -590,6 +807,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_proxy_with_knative_headers),
         T(test_unknown_host_404),
+        T(test_absolute_form_routes_by_its_authority),
         T(test_chunked_upload_1mib),
         T(test_content_length_upload),
         T(test_waits_for_ready_endpoint),
@@ -598,6 +816,9 @@ int main(void)
         T(test_no_target_503),
         T(test_tag_header_routing),
         T(test_pool_drops_conn_closed_by_instance),
+        T(test_bad_answers_are_502),
+        T(test_bodiless_statuses_ignore_framing),
+        T(test_client_gone_while_upgrade_waits),
     };
 #undef T
     signal(SIGPIPE, SIG_IGN);
