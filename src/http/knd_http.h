@@ -61,6 +61,12 @@ int knd_http_head_on_value(knd_http_head_t *h, const char *at, size_t n);
 void knd_http_head_url_done(knd_http_head_t *h);
 void knd_http_head_field_done(knd_http_head_t *h);
 void knd_http_head_value_done(knd_http_head_t *h);
+/**
+ * A request target in absolute form ("http://host:port/path?q") becomes origin form ("/path?q")
+ * and its authority the Host header's value, as RFC 9112 3.2.2 has a server take it (the Host
+ * header received is ignored); a target in any other form is left alone.
+ */
+void knd_http_head_origin_form(knd_http_head_t *h);
 /** Fills method/status/version/length/flags from the parser at headers-complete. */
 void knd_http_head_finish(knd_http_head_t *h, llhttp_t *p);
 

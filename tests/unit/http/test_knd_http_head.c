@@ -361,6 +361,50 @@ static void test_head_add_by_hand(void **state)
     knd_http_head_free(&h);
 }
 
+/* Parses a request line + headers and applies knd_http_head_origin_form. */
+static void test_origin_form_of(const char *req, const char *url, const char *host)
+{
+    hp_t hp;
+    test_hp_init(&hp, HTTP_REQUEST);
+    assert_int_equal(test_hp_feed(&hp, req, strlen(req), 3), HPE_OK);
+    knd_http_head_origin_form(&hp.head);
+    assert_string_equal(knd_http_head_url(&hp.head), url);
+    if (host)
+        assert_string_equal(knd_http_head_get(&hp.head, "Host"), host);
+    else
+        assert_null(knd_http_head_get(&hp.head, "Host"));
+    assert_string_equal(knd_http_head_get(&hp.head, "X-After"), "kept");
+    test_hp_free(&hp);
+}
+
+/* RFC 9112 3.2.2: an absolute-form target's authority is the host, the Host header received is
+ * ignored; other forms are left alone. */
+static void test_head_origin_form(void **state)
+{
+    (void)state;
+    test_origin_form_of("GET http://Hello.default.example.com:8080/a/b?c=d HTTP/1.1\r\n"
+                        "Host: elsewhere.example\r\nX-After: kept\r\n\r\n",
+                        "/a/b?c=d", "Hello.default.example.com:8080");
+    test_origin_form_of("GET HTTPS://user:pw@h.example?q=1 HTTP/1.1\r\nX-After: kept\r\n\r\n",
+                        "/?q=1", "h.example"); /* no Host header: one is added */
+    test_origin_form_of("GET http://h.example HTTP/1.1\r\nHost: x\r\nX-After: kept\r\n\r\n",
+                        "/", "h.example");
+    test_origin_form_of("GET /plain HTTP/1.1\r\nHost: x\r\nX-After: kept\r\n\r\n", "/plain",
+                        "x");
+    test_origin_form_of("GET http:///nohost HTTP/1.1\r\nHost: x\r\nX-After: kept\r\n\r\n",
+                        "http:///nohost", "x");
+    test_origin_form_of("OPTIONS * HTTP/1.1\r\nHost: x\r\nX-After: kept\r\n\r\n", "*", "x");
+    /* A target as long as the head so far: the copies make the buffer move. */
+    char req[8192], want[4096];
+    memset(want, 'p', sizeof(want));
+    want[0] = '/';
+    want[1] = '?';
+    want[sizeof(want) - 1] = '\0';
+    snprintf(req, sizeof(req), "GET http://h.example%s HTTP/1.1\r\nX-After: kept\r\n\r\n",
+             want + 1);
+    test_origin_form_of(req, want, "h.example");
+}
+
 static void test_hop_headers(void **state)
 {
     (void)state;
@@ -434,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_head_reset_between_messages),
         cmocka_unit_test(test_head_response),
         cmocka_unit_test(test_head_add_by_hand),
+        cmocka_unit_test(test_head_origin_form),
         cmocka_unit_test(test_hop_headers),
         cmocka_unit_test(test_url_decode),
         cmocka_unit_test(test_reason),
