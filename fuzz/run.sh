@@ -18,8 +18,10 @@ fi
 mkdir -p "$OUT"
 # UBSan findings abort (no recovery), so libFuzzer keeps the input like any crash.
 CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-CC="$CC -D_GNU_SOURCE -Isrc/core"
-LIBS="$(pkg-config --cflags --libs jansson libcrypto libuv yaml-0.1) -lm"
+# KND_NO_POISON: libFuzzer's leak check after each input cannot see into poisoned free lists.
+CC="$CC -D_GNU_SOURCE -DKND_NO_POISON -Isrc/core"
+LIBS="$(pkg-config --cflags --libs jansson libcrypto libssl libuv yaml-0.1) -lm"
+LLHTTP=/usr/share/llhttp
 
 # shellcheck disable=SC2086 # the flag lists are meant to split
 $CC -Isrc/yaml fuzz/fuzz_yaml.c src/yaml/knd_yaml.c src/yaml/knd_yaml_scalar.c \
@@ -29,15 +31,21 @@ $CC -Isrc/model fuzz/fuzz_validate.c src/model/*.c src/core/*.c $LIBS -o "$OUT/f
 # shellcheck disable=SC2086
 $CC -Isrc/kube fuzz/fuzz_kube.c src/kube/knd_kube_proto.c src/kube/knd_kube_select.c \
     src/kube/knd_kube_patch.c src/core/*.c $LIBS -o "$OUT/fuzz_kube"
+# shellcheck disable=SC2086
+$CC -Isrc/http -Isrc/ingress -Isrc/activator -Isrc/metrics -I/usr/share/include/llhttp \
+    fuzz/fuzz_ingress.c src/ingress/*.c src/activator/*.c src/http/*.c src/metrics/*.c \
+    src/core/*.c $LLHTTP/api.c $LLHTTP/http.c $LLHTTP/llhttp.c $LIBS -o "$OUT/fuzz_ingress"
 
 /usr/bin/python3 fuzz/make_seeds.py "$OUT/seeds-validate" >/dev/null
+/usr/bin/python3 fuzz/make_ingress_seeds.py "$OUT/seeds-ingress" >/dev/null
 status=0
-for t in yaml validate kube; do
+for t in yaml validate kube ingress; do
     mkdir -p "$OUT/corpus-$t"
     seeds=""
     case $t in
     yaml) seeds=examples ;;
     validate) seeds=$OUT/seeds-validate ;;
+    ingress) seeds=$OUT/seeds-ingress ;;
     esac
     echo "fuzz_$t: ${SECONDS_EACH}s"
     # shellcheck disable=SC2086
