@@ -7,6 +7,8 @@
  *   - "raw", a bare TCP server: answers any request with the response bytes of the input.
  * Hosts: echo.default.example.com, cc1.default.example.com (containerConcurrency 1, same echo
  * instance), split.default.example.com (50/50, tags "a" and "b"), raw.default.example.com.
+ * Every request is traced and logged, so trace headers and the request log's escaping are
+ * exercised too.
  *
  * Input: byte 0 is a set of flags, the rest is data.
  *   bit 0    the data is the raw instance's response to a fixed request (bits 1-2 pick it);
@@ -47,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct {
     uv_loop_t loop;
     knd_ingress_t *ing;
+    knd_tracer_t *tracer;
     knd_http_server_t *echo;
     uv_tcp_t raw;
     knd_rev_t *rev_echo, *rev_cc1, *rev_raw;
@@ -301,6 +304,11 @@ static void knd_fuzz_world_init(void)
         fprintf(stderr, "fuzz_ingress: %s\n", err.msg);
         abort();
     }
+    /* Every request traced: the trace headers a client sends (traceparent, b3) are parsed.
+     * Nothing listens at the collector; its spans are dropped. */
+    W.tracer = knd_tracer_new(&W.loop, "knd");
+    knd_tracer_configure(W.tracer, true, "http://127.0.0.1:9/api/v2/spans", 1.0, false);
+    knd_ingress_set_tracer(W.ing, W.tracer);
     struct sockaddr_in sa;
     struct sockaddr_storage bound;
     int len = sizeof(bound);
@@ -347,12 +355,15 @@ static void knd_fuzz_close_handle(uv_handle_t *h, void *arg)
 /* At exit: everything closes as in a shutdown, and the loop must end empty. */
 static void knd_fuzz_world_free(void)
 {
-    int open = 2;
+    int open = 3;
     knd_rev_release(W.rev_echo); /* the route table holds them until the ingress is gone */
     knd_rev_release(W.rev_cc1);
     knd_rev_release(W.rev_raw);
     knd_ingress_close(W.ing, knd_fuzz_done, &open);
     knd_http_server_close(W.echo, knd_fuzz_done, &open);
+    while (open > 1)
+        uv_run(&W.loop, UV_RUN_ONCE);
+    knd_tracer_close(W.tracer, knd_fuzz_done, &open); /* outlives the ingress (knd_ingress.h) */
     while (open > 0)
         uv_run(&W.loop, UV_RUN_ONCE);
     uv_walk(&W.loop, knd_fuzz_close_handle, NULL); /* the raw listener and its connections */

@@ -38,6 +38,12 @@ CLIENT = [
     (0, req("GET / HTTP/1.1", ECHO, "X-Forwarded-For: 10.0.0.1, 10.0.0.2",
             "X-Forwarded-Proto: https", "Forwarded: for=\"[2001:db8::1]\";proto=https",
             "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")),
+    (0, req("GET / HTTP/1.1", ECHO, "b3: 80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-"
+            "05e3ac9a4f6e3b90")),
+    (0, req("GET / HTTP/1.1", CC1, "X-B3-TraceId: 463ac35c9f6413ad48485a3953bb6124",
+            "X-B3-SpanId: a2fb4a1d1a96d312", "X-B3-Sampled: 1", "X-B3-Flags: 1")),
+    (0, req("GET /\"\\\x01\xff HTTP/1.1", ECHO, "User-Agent: \"quoted\" \\ \x7f",
+            "Referer: http://x/\u00e9")),
     (0, req("GET / HTTP/1.1", ECHO, "Connection: close, X-Drop", "X-Drop: 1", "TE: trailers",
             "Keep-Alive: timeout=5", "Proxy-Connection: keep-alive")),
     (0, req("POST / HTTP/1.1", ECHO, "Content-Length: 3", "Transfer-Encoding: chunked",
