@@ -174,7 +174,9 @@ void knd_http_head_finish(knd_http_head_t *h, llhttp_t *p)
 
 void knd_http_head_origin_form(knd_http_head_t *h)
 {
-    const char *url = knd_http_head_url(h);
+    if (h->url == 0 || (h->raw.p[h->url] | 0x20) != 'h') /* "/...", "*": nearly every request */
+        return;
+    const char *url = h->raw.p + h->url;
     size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
                     : strncasecmp(url, "https://", 8) == 0 ? 8
                                                            : 0;
