@@ -607,6 +607,7 @@ typedef struct {
     const char *answer;
     int port, accepted, closed_by_peer;
     bool listener_closed;
+    bool close_after; /* closes each connection once its answer is written */
 } raw_up_t;
 
 typedef struct {
@@ -629,8 +630,10 @@ static void test_raw_conn_closed(uv_handle_t *h)
 
 static void test_raw_written(uv_write_t *wr, int status)
 {
-    (void)status;
+    raw_conn_t *rc = wr->data;
     free(wr);
+    if (status == 0 && rc->up->close_after && !uv_is_closing((uv_handle_t *)&rc->tcp))
+        uv_close((uv_handle_t *)&rc->tcp, test_raw_conn_closed);
 }
 
 static void test_raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -646,6 +649,7 @@ static void test_raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     uv_buf_t out = uv_buf_init((char *)rc->up->answer, (unsigned)strlen(rc->up->answer));
     uv_write_t *wr = malloc(sizeof(*wr));
+    wr->data = rc;
     assert_int_equal(uv_write(wr, s, &out, 1, test_raw_written), 0);
 }
 
@@ -781,6 +785,25 @@ static void test_bodiless_statuses_ignore_framing(void **state)
     test_raw_up_stop(fx, &up);
 }
 
+/* An instance that closes in the middle of a response body: the client's connection is cut
+ * too (its response cannot complete), and the ingress goes on serving. */
+static void test_truncated_response_cuts_the_client(void **state)
+{
+    fx_t *fx = *state;
+    raw_up_t up;
+    test_raw_up_start(fx, &up, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort");
+    up.close_after = true;
+    cl_t cl;
+    test_raw_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    assert_int_equal(cl.status, 200);
+    assert_int_equal(cl.done, 0);
+    assert_int_equal(cl.errors, 1);
+    assert_string_equal(knd_buf_cstr(&cl.body), "short");
+    test_cl_close(&cl);
+    assert_int_equal(fx->ep->inflight, 0);
+    test_raw_up_stop(fx, &up);
+}
+
 /* A client that hangs up while its upgrade request waits for the instance's answer cancels
  * it: the ingress closes the instance's connection and frees the slot (it used to stop reading
  * the client until the answer came, and so never saw it leave). */
@@ -818,6 +841,7 @@ int main(void)
         T(test_pool_drops_conn_closed_by_instance),
         T(test_bad_answers_are_502),
         T(test_bodiless_statuses_ignore_framing),
+        T(test_truncated_response_cuts_the_client),
         T(test_client_gone_while_upgrade_waits),
     };
 #undef T
