@@ -17,6 +17,10 @@
  *   bit 4    the raw instance closes its connection after answering
  *   bit 5    tag-header routing on
  *   bits 6-7 the client's bytes go out in 1-4 writes, the loop settling between them
+ *   linger   (bit 1 for client data, bit 6 for raw data, which then goes out in 1 or 3
+ *            writes by bit 7): the loop runs 15 ms more before the client leaves, long
+ *            enough for the raw revision's timeouts (response start and idle 4 ms, request
+ *            12 ms) to fire
  *
  * Every input must be answered or refused without a crash, leak or sanitizer report, and the
  * ingress must keep serving: after each input a fresh GET through echo and through cc1 (whose
@@ -45,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define KND_FUZZ_SETTLE_MAX 20000 /* loop turns before "settled" is declared anyway */
 #define KND_FUZZ_CHECK_MS 3000    /* a health check not answered within this is a failure */
+#define KND_FUZZ_LINGER_MS 15     /* past the raw revision's timeouts */
 
 typedef struct {
     uv_loop_t loop;
@@ -52,6 +57,7 @@ typedef struct {
     knd_tracer_t *tracer;
     knd_http_server_t *echo;
     uv_tcp_t raw;
+    uv_timer_t linger;
     knd_rev_t *rev_echo, *rev_cc1, *rev_raw;
     knd_endpoint_t *eps[3];
     const uint8_t *raw_resp; /* what the raw instance answers, for the current input */
@@ -275,9 +281,15 @@ static void knd_fuzz_client_close(knd_fuzz_client_t *c)
 
 static void knd_fuzz_world_free(void);
 
-static knd_rev_t *knd_fuzz_rev(const char *name, int cc, int port, knd_endpoint_t **ep)
+static knd_rev_t *knd_fuzz_rev(const char *name, int cc, int port, knd_endpoint_t **ep,
+                               uint64_t timeout_ms)
 {
     knd_rev_limits_t lim = {.container_concurrency = cc, .queue_limit = 11};
+    if (timeout_ms) {
+        lim.timeout_ms = timeout_ms;
+        lim.response_start_ms = timeout_ms / 3;
+        lim.idle_ms = timeout_ms / 3;
+    }
     knd_rev_t *rev = knd_rev_new(&W.loop, "default", name, "svc", "svc", &lim);
     *ep = knd_rev_endpoint_add(rev, name, port);
     knd_endpoint_set_ready(*ep, true);
@@ -320,9 +332,10 @@ static void knd_fuzz_world_init(void)
         abort();
     int raw_port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
     int echo_port = knd_http_server_port(W.echo);
-    W.rev_echo = knd_fuzz_rev("echo-00001", 0, echo_port, &W.eps[0]);
-    W.rev_cc1 = knd_fuzz_rev("cc1-00001", 1, echo_port, &W.eps[1]);
-    W.rev_raw = knd_fuzz_rev("raw-00001", 0, raw_port, &W.eps[2]);
+    W.rev_echo = knd_fuzz_rev("echo-00001", 0, echo_port, &W.eps[0], 0);
+    W.rev_cc1 = knd_fuzz_rev("cc1-00001", 1, echo_port, &W.eps[1], 0);
+    W.rev_raw = knd_fuzz_rev("raw-00001", 0, raw_port, &W.eps[2], 12);
+    uv_timer_init(&W.loop, &W.linger);
 
     knd_route_table_t *t = knd_route_table_new();
     knd_rt_target_t echo = {.rev = W.rev_echo, .percent = 100};
@@ -386,6 +399,22 @@ static const char *const knd_fuzz_raw_requests[] = {
 
 static const char knd_fuzz_ok_response[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
+static void knd_fuzz_linger_done(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Runs the loop, timers included, for KND_FUZZ_LINGER_MS. */
+static void knd_fuzz_linger(void)
+{
+    uv_update_time(&W.loop);
+    uint64_t until = uv_now(&W.loop) + KND_FUZZ_LINGER_MS;
+    uv_timer_start(&W.linger, knd_fuzz_linger_done, KND_FUZZ_LINGER_MS, 0);
+    while (uv_now(&W.loop) < until)
+        uv_run(&W.loop, UV_RUN_ONCE);
+    uv_timer_stop(&W.linger);
+}
+
 /* The ingress still serves: a GET through `host` gets its 200 and the connection closes. */
 static void knd_fuzz_health(const char *host)
 {
@@ -417,6 +446,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = data + 1, *send = body;
     size_t n = size - 1, send_len = n;
     bool raw_mode = flags & 1;
+    bool linger = raw_mode ? flags & 0x40 : flags & 0x02;
     W.raw_close = flags & 0x10;
     W.raw_resp = (const uint8_t *)knd_fuzz_ok_response;
     W.raw_resp_len = sizeof(knd_fuzz_ok_response) - 1;
@@ -432,7 +462,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     knd_fuzz_client_t c;
     knd_fuzz_client_open(&c);
-    size_t pieces = 1 + (flags >> 6), off = 0;
+    size_t pieces = raw_mode ? 1 + (flags >> 7) * 2 : 1 + (flags >> 6), off = 0;
     for (size_t i = 0; i < pieces; i++) {
         size_t len = i + 1 == pieces ? send_len - off : send_len / pieces;
         knd_fuzz_client_send(&c, send + off, len);
@@ -443,6 +473,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uv_shutdown(&c.shut, (uv_stream_t *)&c.tcp, NULL);
         knd_fuzz_settle();
     }
+    if (linger)
+        knd_fuzz_linger();
     if (getenv("KND_FUZZ_VERBOSE")) /* replaying an input: what came back */
         fprintf(stderr, "--- %zu bytes back:\n%.*s\n", c.in.len, (int)c.in.len, c.in.p);
     knd_fuzz_client_close(&c);
