@@ -189,6 +189,14 @@ static void test_cl_send(cl_t *cl, const char *req, size_t n)
     knd_http_client_write(cl->c, req, n, NULL, 0, NULL, 0);
 }
 
+/* Opens cl and sends req; returns once the response is complete or the connection failed. */
+static void test_cl_exchange(fx_t *fx, cl_t *cl, const char *req)
+{
+    test_cl_open(fx, cl);
+    test_cl_send(cl, req, strlen(req));
+    WAIT_FOR(fx, cl->done == 1 || cl->errors > 0);
+}
+
 static void test_cl_close(cl_t *cl)
 {
     knd_http_client_close(cl->c);
@@ -340,10 +348,8 @@ static void test_absolute_form_routes_by_its_authority(void **state)
 {
     fx_t *fx = *state;
     cl_t cl;
-    static const char req[] = "GET http://" HOST "/abs?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n";
-    test_cl_open(fx, &cl);
-    test_cl_send(&cl, req, strlen(req));
-    WAIT_FOR(fx, cl.done == 1);
+    test_cl_exchange(fx, &cl,
+                     "GET http://" HOST "/abs?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n");
     assert_int_equal(cl.status, 200);
     assert_string_equal(fx->up_url, "/abs?x=1");
     assert_string_equal(fx->up_host, HOST);
@@ -706,21 +712,11 @@ static void test_raw_up_stop(fx_t *fx, raw_up_t *up)
     fx->ep->port = fx->up_port;
     test_fx_drain_pool(fx);
     cl_t cl;
-    static const char req[] = "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n";
-    test_cl_open(fx, &cl);
-    test_cl_send(&cl, req, strlen(req));
-    WAIT_FOR(fx, cl.done == 1);
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
     assert_int_equal(cl.status, 200);
     test_cl_close(&cl);
 }
 
-/* Sends req through the ingress to the raw instance; returns the status, body in cl. */
-static void test_raw_exchange(fx_t *fx, cl_t *cl, const char *req)
-{
-    test_cl_open(fx, cl);
-    test_cl_send(cl, req, strlen(req));
-    WAIT_FOR(fx, cl->done == 1 || cl->errors > 0);
-}
 
 /*
  * Answers the ingress cannot relay end the request with a 502 that says why, and the connection
@@ -752,7 +748,7 @@ static void test_bad_answers_are_502(void **state)
         raw_up_t up;
         test_raw_up_start(fx, &up, cases[i].answer);
         cl_t cl;
-        test_raw_exchange(fx, &cl, cases[i].req);
+        test_cl_exchange(fx, &cl, cases[i].req);
         assert_int_equal(cl.status, 502);
         assert_non_null(strstr(knd_buf_cstr(&cl.body), cases[i].says));
         test_cl_close(&cl);
@@ -773,12 +769,12 @@ static void test_bodiless_statuses_ignore_framing(void **state)
     test_raw_up_start(fx, &up, "HTTP/1.1 102 Processing\r\nTransfer-Encoding: chunked\r\n\r\n"
                                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     cl_t cl;
-    test_raw_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
     assert_int_equal(cl.status, 200);
     assert_string_equal(knd_buf_cstr(&cl.body), "ok");
     test_cl_close(&cl);
     up.answer = "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n";
-    test_raw_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
     assert_int_equal(cl.status, 204);
     assert_int_equal(cl.done, 1);
     test_cl_close(&cl);
@@ -794,7 +790,7 @@ static void test_truncated_response_cuts_the_client(void **state)
     test_raw_up_start(fx, &up, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort");
     up.close_after = true;
     cl_t cl;
-    test_raw_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
     assert_int_equal(cl.status, 200);
     assert_int_equal(cl.done, 0);
     assert_int_equal(cl.errors, 1);
