@@ -17,10 +17,10 @@
  *   bit 4    the raw instance closes its connection after answering
  *   bit 5    tag-header routing on
  *   bits 6-7 the client's bytes go out in 1-4 writes, the loop settling between them
- *   linger   (bit 1 for client data, bit 6 for raw data, which then goes out in 1 or 3
- *            writes by bit 7): the loop runs 15 ms more before the client leaves, long
- *            enough for the raw revision's timeouts (response start and idle 4 ms, request
- *            12 ms) to fire
+ *            (raw data: bit 7 alone, 1 or 3 writes)
+ *   linger   bits 1 and 2 for client data, 6 and 7 for raw data, both set (a quarter of the
+ *            inputs): the loop runs 5 ms more before the client leaves, long enough for the
+ *            raw revision's timeouts (response start and idle 1 ms, the request 3 ms) to fire
  *
  * Every input must be answered or refused without a crash, leak or sanitizer report, and the
  * ingress must keep serving: after each input a fresh GET through echo and through cc1 (whose
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define KND_FUZZ_SETTLE_MAX 20000 /* loop turns before "settled" is declared anyway */
 #define KND_FUZZ_CHECK_MS 3000    /* a health check not answered within this is a failure */
-#define KND_FUZZ_LINGER_MS 15     /* past the raw revision's timeouts */
+#define KND_FUZZ_LINGER_MS 5      /* past the raw revision's timeouts */
 
 typedef struct {
     uv_loop_t loop;
@@ -334,7 +334,7 @@ static void knd_fuzz_world_init(void)
     int echo_port = knd_http_server_port(W.echo);
     W.rev_echo = knd_fuzz_rev("echo-00001", 0, echo_port, &W.eps[0], 0);
     W.rev_cc1 = knd_fuzz_rev("cc1-00001", 1, echo_port, &W.eps[1], 0);
-    W.rev_raw = knd_fuzz_rev("raw-00001", 0, raw_port, &W.eps[2], 12);
+    W.rev_raw = knd_fuzz_rev("raw-00001", 0, raw_port, &W.eps[2], 3);
     uv_timer_init(&W.loop, &W.linger);
 
     knd_route_table_t *t = knd_route_table_new();
@@ -446,7 +446,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = data + 1, *send = body;
     size_t n = size - 1, send_len = n;
     bool raw_mode = flags & 1;
-    bool linger = raw_mode ? flags & 0x40 : flags & 0x02;
+    bool linger = raw_mode ? (flags & 0xc0) == 0xc0 : (flags & 0x06) == 0x06;
     W.raw_close = flags & 0x10;
     W.raw_resp = (const uint8_t *)knd_fuzz_ok_response;
     W.raw_resp_len = sizeof(knd_fuzz_ok_response) - 1;
