@@ -63,6 +63,8 @@ RAW = [
            b"3\r\nabc\r\n0\r\nT: 1\r\n\r\n"),
     (1, 0, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"),
     (0, 0, b"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n"),
+    (0, 0, b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+           b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
     (0, 0, b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"),
     (2, 0, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
     (3, 0, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket"

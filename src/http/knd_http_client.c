@@ -76,8 +76,11 @@ static int knd_http_client_on_headers(llhttp_t *p)
     bool bodiless = c->head_request || (status >= 100 && status < 200) || status == 204 ||
                     status == 304;
     c->interim = status >= 100 && status < 200 && status != 101;
-    if (c->interim)
-        return 1;
+    if (c->interim) {
+        if (c->cbs->on_interim)
+            c->cbs->on_interim(c, &c->head);
+        return c->closing ? -1 : 1;
+    }
     if (c->cbs->on_head)
         c->cbs->on_head(c, &c->head);
     if (c->closing)

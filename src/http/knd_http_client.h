@@ -22,6 +22,8 @@ typedef struct knd_http_client_s knd_http_client_t;
 typedef struct {
     void (*on_connect)(knd_http_client_t *c, int status); /* status < 0: connect failed */
     void (*on_head)(knd_http_client_t *c, const knd_http_head_t *head); /* final response head */
+    /* An informational response (1xx but 101) before the final one; optional. */
+    void (*on_interim)(knd_http_client_t *c, const knd_http_head_t *head);
     void (*on_body)(knd_http_client_t *c, const char *p, size_t n);
     void (*on_done)(knd_http_client_t *c);             /* response complete */
     void (*on_error)(knd_http_client_t *c, int status); /* broke before on_done (or while idle) */

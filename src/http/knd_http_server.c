@@ -293,6 +293,20 @@ void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int6
         knd_http_conn_flush_later(c);
 }
 
+void knd_http_resp_interim(knd_http_req_t *r, int status, const char *headers)
+{
+    if (r->aborted || r->resp_started || status < 100 || status > 199 || status == 101 ||
+        (r->head.http_major == 1 && r->head.http_minor == 0))
+        return;
+    knd_buf_t h;
+    knd_buf_init(&h);
+    knd_buf_puts(&h, "HTTP/1.1 ");
+    knd_buf_put_i64(&h, status);
+    knd_buf_cat(&h, " ", knd_http_reason(status), "\r\n", headers ? headers : "", "\r\n", NULL);
+    knd_http_conn_write3(r->conn, h.p, h.len, NULL, 0, NULL, 0);
+    knd_buf_free(&h);
+}
+
 void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n)
 {
     if (r->aborted)

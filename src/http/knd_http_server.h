@@ -94,6 +94,13 @@ size_t knd_http_server_conns(const knd_http_server_t *srv);
  * iteration; a 1xx goes at once.
  */
 void knd_http_resp_head(knd_http_req_t *r, int status, const char *headers, int64_t content_length);
+/**
+ * Sends an informational (1xx, not 101) response ahead of the final one, with `headers` as
+ * "Name: value\r\n" lines: a proxy forwards the 1xx its upstream sends (RFC 9110 15.2, as Go's
+ * ReverseProxy does). Nothing is sent once the final response started, or to an HTTP/1.0 client
+ * (which must not get one).
+ */
+void knd_http_resp_interim(knd_http_req_t *r, int status, const char *headers);
 /** Sends body bytes (copied). */
 void knd_http_resp_body(knd_http_req_t *r, const char *p, size_t n);
 /** Ends the response. After this call r may be freed. */

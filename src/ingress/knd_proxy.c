@@ -25,6 +25,7 @@
 #define KND_PROXY_HIGH_WATER (256 * 1024) /* bytes queued before pausing the other side */
 #define KND_PROXY_SPARE 256                /* released proxies an ingress keeps for reuse */
 #define KND_PROXY_SCRATCH_MAX (64 * 1024)  /* a larger scratch buffer is not kept */
+#define KND_PROXY_MAX_INTERIM 5            /* 1xx responses before the final one (Go: 5) */
 #define KND_TIMEOUT_BODY "request timeout"
 
 typedef struct knd_proxy_s knd_proxy_t;
@@ -48,6 +49,7 @@ struct knd_proxy_s {
     bool tunnel;                /* upgraded: raw bytes both ways */
     bool default_route;
     int retries;
+    int interims;            /* 1xx responses forwarded */
     int status;                 /* the status sent to the client, 0 = none */
     bool cold;                  /* waited for a first instance */
     uint64_t bytes_in, bytes_out, wait_ms;
@@ -501,6 +503,45 @@ static void knd_proxy_up_raw(knd_http_client_t *c, const char *data, size_t n)
         knd_http_client_pause(c);
 }
 
+/* The instance's response headers as the client gets them: hop-by-hop ones (and those the
+ * Connection header names) and Content-Length stay behind, but a 101 keeps its Upgrade and
+ * Connection. */
+static void knd_proxy_response_headers(knd_buf_t *b, const knd_http_head_t *h, bool upgrade)
+{
+    const char *conn = knd_http_head_get(h, "Connection");
+    bool listed = conn && strcasecmp(conn, "keep-alive") != 0 && strcasecmp(conn, "close") != 0;
+    for (size_t i = 0; i < knd_http_head_count(h); i++) {
+        const char *name = knd_http_head_name(h, i);
+        bool keep = upgrade && (strcasecmp(name, "Upgrade") == 0 ||
+                                strcasecmp(name, "Connection") == 0);
+        if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
+                      (listed && knd_http_connection_lists(h, name))))
+            continue;
+        knd_proxy_put_header(b, name, knd_http_head_value(h, i));
+    }
+}
+
+/*
+ * An informational response goes on to the client (RFC 9110 15.2: a proxy MUST forward the 1xx
+ * it did not ask for itself; Go's ReverseProxy, Knative's, does), 103 Early Hints above all. A
+ * 100 Continue is not: knd's server answers a client's Expect itself. More than five is an
+ * instance gone wrong, as Go's transport has it ("too many 1xx informational responses").
+ */
+static void knd_proxy_up_interim(knd_http_client_t *c, const knd_http_head_t *h)
+{
+    knd_proxy_t *p = knd_http_client_data(c);
+    if (p->req == NULL || h->status == 100)
+        return;
+    if (++p->interims > KND_PROXY_MAX_INTERIM) {
+        knd_proxy_fail(p, 502, "knd: the revision's instance sent too many 1xx responses\n");
+        return;
+    }
+    knd_buf_t *b = knd_proxy_scratch_get();
+    knd_proxy_response_headers(b, h, false);
+    knd_http_resp_interim(p->req, h->status, knd_buf_cstr(b));
+    knd_proxy_scratch_done();
+}
+
 /* A 101 is only the answer to the upgrade the client asked for, to the same protocol (Go's
  * ReverseProxy: "backend tried to switch protocol %q when %q was requested"). */
 static bool knd_proxy_upgrade_agreed(const knd_proxy_t *p, const knd_http_head_t *h)
@@ -524,17 +565,7 @@ static void knd_proxy_up_head(knd_http_client_t *c, const knd_http_head_t *h)
         return;
     }
     knd_buf_t *b = knd_proxy_scratch_get();
-    const char *conn = knd_http_head_get(h, "Connection");
-    bool listed = conn && strcasecmp(conn, "keep-alive") != 0 && strcasecmp(conn, "close") != 0;
-    for (size_t i = 0; i < knd_http_head_count(h); i++) {
-        const char *name = knd_http_head_name(h, i);
-        bool keep = upgrade && (strcasecmp(name, "Upgrade") == 0 ||
-                                strcasecmp(name, "Connection") == 0);
-        if (!keep && (knd_http_is_hop_header(name) || strcasecmp(name, "Content-Length") == 0 ||
-                      (listed && knd_http_connection_lists(h, name))))
-            continue;
-        knd_proxy_put_header(b, name, knd_http_head_value(h, i));
-    }
+    knd_proxy_response_headers(b, h, upgrade);
     p->resp_started = true;
     p->status = h->status;
     p->last_write_ms = knd_time_mono_ms();
@@ -615,6 +646,7 @@ static void knd_proxy_up_drain(knd_http_client_t *c)
 static const knd_http_client_cbs_t knd_proxy_up_cbs = {
     .on_connect = knd_proxy_up_connect,
     .on_head = knd_proxy_up_head,
+    .on_interim = knd_proxy_up_interim,
     .on_body = knd_proxy_up_body,
     .on_done = knd_proxy_up_done,
     .on_error = knd_proxy_up_error,

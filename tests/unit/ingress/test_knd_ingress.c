@@ -33,7 +33,8 @@ typedef struct fx_s fx_t;
 typedef struct {
     knd_http_client_t *c;
     int connected;
-    int status, heads, done, errors;
+    int status, heads, done, errors, interims;
+    char link[64]; /* the Link header of the last interim response */
     bool head_after_ready; /* the response came after the endpoint turned ready */
     char x_up[32];
     knd_buf_t body;
@@ -144,6 +145,14 @@ static void test_cl_on_head(knd_http_client_t *c, const knd_http_head_t *h)
     test_copy(cl->x_up, sizeof(cl->x_up), knd_http_head_get(h, "X-Up"));
 }
 
+static void test_cl_on_interim(knd_http_client_t *c, const knd_http_head_t *h)
+{
+    cl_t *cl = knd_http_client_data(c);
+    cl->interims++;
+    test_copy(cl->link, sizeof(cl->link), knd_http_head_get(h, "Link"));
+    assert_null(knd_http_head_get(h, "X-Hop")); /* named by Connection: hop-by-hop */
+}
+
 static void test_cl_on_body(knd_http_client_t *c, const char *p, size_t n)
 {
     cl_t *cl = knd_http_client_data(c);
@@ -166,6 +175,7 @@ static void test_cl_on_error(knd_http_client_t *c, int status)
 static const knd_http_client_cbs_t test_cl_cbs = {
     .on_connect = test_cl_on_connect,
     .on_head = test_cl_on_head,
+    .on_interim = test_cl_on_interim,
     .on_body = test_cl_on_body,
     .on_done = test_cl_on_done,
     .on_error = test_cl_on_error,
@@ -781,6 +791,39 @@ static void test_bodiless_statuses_ignore_framing(void **state)
     test_raw_up_stop(fx, &up);
 }
 
+/* The instance's informational responses reach the client ahead of the final one - 103 Early
+ * Hints with its Link, hop-by-hop headers dropped - except 100 Continue (knd answers Expect
+ * itself), and none to an HTTP/1.0 client. More than five are a 502. */
+static void test_interim_responses_are_forwarded(void **state)
+{
+    fx_t *fx = *state;
+    raw_up_t up;
+    test_raw_up_start(fx, &up, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n"
+                               "Connection: X-Hop\r\nX-Hop: 1\r\n\r\n"
+                               "HTTP/1.1 100 Continue\r\n\r\n"
+                               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    cl_t cl;
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    assert_int_equal(cl.status, 200);
+    assert_int_equal(cl.interims, 1);
+    assert_string_equal(cl.link, "</s.css>; rel=preload");
+    assert_string_equal(knd_buf_cstr(&cl.body), "ok");
+    test_cl_close(&cl);
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.0\r\nHost: " HOST "\r\n\r\n");
+    assert_int_equal(cl.status, 200);
+    assert_int_equal(cl.interims, 0);
+    test_cl_close(&cl);
+    up.answer = "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n"
+                "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n"
+                "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    test_cl_exchange(fx, &cl, "GET / HTTP/1.1\r\nHost: " HOST "\r\n\r\n");
+    assert_int_equal(cl.status, 502);
+    assert_int_equal(cl.interims, 5);
+    test_cl_close(&cl);
+    test_raw_up_stop(fx, &up);
+}
+
 /* An instance that closes in the middle of a response body: the client's connection is cut
  * too (its response cannot complete), and the ingress goes on serving. */
 static void test_truncated_response_cuts_the_client(void **state)
@@ -837,6 +880,7 @@ int main(void)
         T(test_pool_drops_conn_closed_by_instance),
         T(test_bad_answers_are_502),
         T(test_bodiless_statuses_ignore_framing),
+        T(test_interim_responses_are_forwarded),
         T(test_truncated_response_cuts_the_client),
         T(test_client_gone_while_upgrade_waits),
     };
