@@ -6,6 +6,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
+case $SECONDS_EACH in
+'' | *[!0-9]* | 0) # libFuzzer takes 0 for "no limit": a run that never ends
+    echo "fuzz/run.sh: SECONDS must be a whole number of at least 1" >&2
+    exit 2
+    ;;
+esac
 OUT=build-fuzz
 if ! command -v clang >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
