@@ -54,7 +54,7 @@ for t in yaml validate kube ingress; do
     ingress) seeds=$OUT/seeds-ingress ;;
     esac
     echo "fuzz_$t: ${SECONDS_EACH}s"
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046 # the seed directories are meant to split
     if ! (cd "$OUT" && ./fuzz_$t -max_total_time="$SECONDS_EACH" -max_len=16384 \
             -artifact_prefix=./ "corpus-$t" $(for s in $seeds; do echo "../$s"; done) \
             >"fuzz_$t.log" 2>&1); then
