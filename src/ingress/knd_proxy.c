@@ -49,7 +49,7 @@ struct knd_proxy_s {
     bool tunnel;                /* upgraded: raw bytes both ways */
     bool default_route;
     int retries;
-    int interims;            /* 1xx responses forwarded */
+    int interims;            /* 1xx responses received before the final one */
     int status;                 /* the status sent to the client, 0 = none */
     bool cold;                  /* waited for a first instance */
     uint64_t bytes_in, bytes_out, wait_ms;
@@ -530,12 +530,14 @@ static void knd_proxy_response_headers(knd_buf_t *b, const knd_http_head_t *h, b
 static void knd_proxy_up_interim(knd_http_client_t *c, const knd_http_head_t *h)
 {
     knd_proxy_t *p = knd_http_client_data(c);
-    if (p->req == NULL || h->status == 100)
+    if (p->req == NULL)
         return;
-    if (++p->interims > KND_PROXY_MAX_INTERIM) {
+    if (++p->interims > KND_PROXY_MAX_INTERIM) { /* 100s count too, as in Go */
         knd_proxy_fail(p, 502, "knd: the revision's instance sent too many 1xx responses\n");
         return;
     }
+    if (h->status == 100)
+        return;
     knd_buf_t *b = knd_proxy_scratch_get();
     knd_proxy_response_headers(b, h, false);
     knd_http_resp_interim(p->req, h->status, knd_buf_cstr(b));
