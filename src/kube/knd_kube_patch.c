@@ -221,10 +221,20 @@ static json_t *knd_kube_ptr_walk(json_t *root, const knd_kube_ptr_t *p, size_t d
 
 /* ---- JSON patch operations ----------------------------------------------------------------- */
 
+/*
+ * Kubernetes' bounds on a JSON patch (k8s.io/apiserver): at most 10,000 operations, and copy
+ * operations may add at most JSONPatchMaxCopyBytes (3 MiB by default) of copied JSON in all.
+ * Without the second, a few dozen copies of a document into itself double it each time: a
+ * patch of a few kilobytes would grow the daemon to gigabytes.
+ */
+#define KND_KUBE_JSON_PATCH_MAX_OPS 10000
+#define KND_KUBE_JSON_PATCH_MAX_COPY (3 * 1024 * 1024)
+
 typedef struct {
     json_t *doc;      /* owned working copy; may be replaced by an op on the root */
     size_t idx;       /* operation index, for messages */
     const char *name; /* operation name, for messages */
+    size_t copied;    /* compact JSON bytes the copy operations added so far */
     knd_err_t *err;
 } knd_kube_jp_t;
 
@@ -351,6 +361,15 @@ static int knd_kube_jp_move_copy(knd_kube_jp_t *jp, const json_t *op, const knd_
     if (move) {
         v = knd_kube_jp_take(jp, &from);
     } else {
+        jp->copied += json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (jp->copied > KND_KUBE_JSON_PATCH_MAX_COPY) {
+            /* evanphx/json-patch's words, which Kubernetes returns */
+            knd_err_set(jp->err, KND_E_INVALID,
+                        "json patch operation %zu (copy): Unable to complete the copy, the "
+                        "accumulated size increase of copy is %zu, exceeding the limit %d",
+                        jp->idx, jp->copied, KND_KUBE_JSON_PATCH_MAX_COPY);
+            goto out;
+        }
         v = json_deep_copy(v);
     }
     rc = knd_kube_jp_add(jp, p, path, v);
@@ -424,6 +443,10 @@ int knd_kube_json_patch(const json_t *doc, const json_t *ops, json_t **out, knd_
     *out = NULL;
     if (!json_is_array(ops))
         return knd_err_set(err, KND_E_INVALID, "json patch: the patch must be a JSON array");
+    if (json_array_size(ops) > KND_KUBE_JSON_PATCH_MAX_OPS)
+        return knd_err_set(err, KND_E_INVALID,
+                           "The allowed maximum operations in a JSON patch is %d, got %zu",
+                           KND_KUBE_JSON_PATCH_MAX_OPS, json_array_size(ops));
     jp.doc = doc ? json_deep_copy(doc) : json_null();
     json_array_foreach (ops, jp.idx, op) {
         json_t *name = json_object_get(op, "op");

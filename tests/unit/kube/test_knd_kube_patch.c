@@ -439,6 +439,42 @@ static void test_json_patch_more_ops(void **state)
     check_json_patch("{}", "[]", "{}", NULL);
 }
 
+/* Kubernetes' bounds: copies may add 3 MiB of JSON in all (without it, each copy of a document
+ * into itself doubles it), and a patch has at most 10,000 operations. */
+static void test_json_patch_limits(void **state)
+{
+    (void)state;
+    char big[4096];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    json_t *doc = json_pack("{s:{s:s}}", "spec", "v", big);
+    json_t *ops = json_array();
+    for (int i = 0; i < 40; i++) { /* 4 KiB doubled 40 times, if nothing stopped it */
+        char path[32];
+        snprintf(path, sizeof(path), "/spec/c%d", i);
+        json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "copy", "from", "/spec",
+                                             "path", path));
+    }
+    json_t *out = NULL;
+    knd_err_t err = {0};
+    assert_int_equal(knd_kube_json_patch(doc, ops, &out, &err), -1);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "json patch operation 9 (copy): Unable to complete the copy, "
+                                    "the accumulated size increase of copy is "));
+    assert_non_null(strstr(err.msg, "exceeding the limit 3145728"));
+    json_decref(ops);
+
+    ops = json_array();
+    for (int i = 0; i < 10001; i++)
+        json_array_append_new(ops, json_pack("{s:s, s:s, s:i}", "op", "test", "path", "/spec/v",
+                                             "value", 0));
+    assert_int_equal(knd_kube_json_patch(doc, ops, &out, &err), -1);
+    assert_string_equal(err.msg, "The allowed maximum operations in a JSON patch is 10000, "
+                                 "got 10001");
+    json_decref(ops);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_json_patch_pointers),
         cmocka_unit_test(test_json_patch_errors),
         cmocka_unit_test(test_json_patch_more_ops),
+        cmocka_unit_test(test_json_patch_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
