@@ -3,7 +3,8 @@
  * at a time per connection, streamed bodies, keep-alive and head timeouts (see knd_http_server.h).
  *
  * Ownership: the server owns its connections (list `conns`), a connection owns its current
- * request and, on a TLS listener, its TLS session. Handles are freed only in close callbacks; a
+ * request and, on a TLS listener, its TLS session. Listeners and the server's own lifecycle are
+ * in knd_http_server_listen.c. Handles are freed only in close callbacks; a
  * connection is freed once its stream and both timers have closed.
  *
  * TLS is a layer under the parser (knd_http_server_tls.c): ciphertext read from the socket is
@@ -17,16 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "knd_alloc.h"
 #include "knd_http_server_int.h"
-#include "knd_log.h"
 
 
-static void knd_http_conn_close(knd_http_conn_t *c);
-static void knd_http_server_maybe_done(knd_http_server_t *srv);
 static void knd_http_conn_resume_cb(uv_timer_t *t);
 static void knd_http_conn_timeout(uv_timer_t *t);
 static void knd_http_conn_update_reading(knd_http_conn_t *c);
@@ -65,14 +61,14 @@ void knd__http_conn_after_write(uv_write_t *w, int status)
     knd_http_conn_t *c = wr->conn;
     free(wr);
     if (status < 0) {
-        knd_http_conn_close(c);
+        knd__http_conn_close(c);
         return;
     }
     if (c->closing)
         return;
     if (c->close_after_write && c->h.stream.write_queue_size == 0 &&
         (c->req == NULL || c->req->resp_ended)) {
-        knd_http_conn_close(c);
+        knd__http_conn_close(c);
         return;
     }
     knd_http_req_t *r = c->req;
@@ -223,7 +219,7 @@ static void knd_http_conn_req_done(knd_http_conn_t *c)
     if (!keep) {
         c->close_after_write = true;
         if (c->h.stream.write_queue_size == 0)
-            knd_http_conn_close(c);
+            knd__http_conn_close(c);
         return;
     }
     knd_http_conn_deadline(c, c->srv->limits.idle_timeout_ms);
@@ -329,7 +325,7 @@ void knd_http_resp_end(knd_http_req_t *r)
 {
     knd_http_conn_t *c = r->conn;
     if (r->aborted)
-        return; /* knd_http_conn_close frees r once on_abort returns */
+        return; /* knd__http_conn_close frees r once on_abort returns */
     KND_ASSERT(r->resp_started && !r->resp_ended);
     r->resp_ended = true;
     if (r->resp_chunked)
@@ -350,7 +346,7 @@ void knd_http_resp_end(knd_http_req_t *r)
     r->on_body_end = NULL;
     r->on_abort = NULL;
     if (c->h.stream.write_queue_size == 0)
-        knd_http_conn_close(c);
+        knd__http_conn_close(c);
 }
 
 void knd_http_req_raw_start(knd_http_req_t *r)
@@ -386,14 +382,14 @@ void knd_http_req_raw_close(knd_http_req_t *r)
     c->eof = true;
     knd_http_conn_update_reading(c);
     if (c->h.stream.write_queue_size == 0)
-        knd_http_conn_close(c);
+        knd__http_conn_close(c);
 }
 
 void knd_http_resp_abort(knd_http_req_t *r)
 {
     knd_http_conn_t *c = r->conn;
     r->on_abort = NULL;
-    knd_http_conn_close(c);
+    knd__http_conn_close(c);
 }
 
 void knd_http_resp_simple(knd_http_req_t *r, int status, const char *content_type,
@@ -616,7 +612,7 @@ static void knd_http_conn_bad_request(knd_http_conn_t *c, int status, const char
             if (r->on_abort && !r->resp_ended)
                 r->on_abort(r);
             knd__http_req_free(r);
-            knd_http_conn_close(c);
+            knd__http_conn_close(c);
             return;
         }
         if (r->on_abort)
@@ -653,7 +649,7 @@ void knd__http_conn_process(knd_http_conn_t *c, const char *data, size_t n)
         if (c->req == NULL || c->req->resp_ended) {
             c->close_after_write = true; /* refused upgrade: nothing more can be parsed */
             if (c->h.stream.write_queue_size == 0)
-                knd_http_conn_close(c);
+                knd__http_conn_close(c);
             return;
         }
         knd_http_conn_update_reading(c);
@@ -692,7 +688,7 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
     knd_http_conn_t *c = t->data;
     if (c->write_failed || (c->close_after_write && c->h.stream.write_queue_size == 0 &&
                             (c->req == NULL || c->req->resp_ended))) {
-        knd_http_conn_close(c);
+        knd__http_conn_close(c);
         return;
     }
     if (c->req && c->req->held.len && !c->closing)
@@ -705,7 +701,7 @@ static void knd_http_conn_resume_cb(uv_timer_t *t)
         knd__http_conn_process(c, in.p, in.len);
     knd_buf_free(&in);
     if (!c->closing && c->eof && c->req == NULL)
-        knd_http_conn_close(c);
+        knd__http_conn_close(c);
     else
         knd_http_conn_update_reading(c);
 }
@@ -732,7 +728,7 @@ static void knd_http_conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
      * must not reach an instance for nobody. */
     c->eof = true;
     knd_http_conn_update_reading(c);
-    knd_http_conn_close(c);
+    knd__http_conn_close(c);
 }
 
 /* ------------------------------------------------------------------ connections */
@@ -747,10 +743,10 @@ static void knd_http_conn_handle_closed(uv_handle_t *h)
     knd_tls_conn_free(c->tls);
     free(c);
     srv->nconns--;
-    knd_http_server_maybe_done(srv);
+    knd__http_server_maybe_done(srv);
 }
 
-static void knd_http_conn_close(knd_http_conn_t *c)
+void knd__http_conn_close(knd_http_conn_t *c)
 {
     if (c->closing)
         return;
@@ -798,10 +794,10 @@ static void knd_http_conn_timeout(uv_timer_t *t)
         knd_http_conn_bad_request(c, 408, "request header timeout");
         return;
     }
-    knd_http_conn_close(c);
+    knd__http_conn_close(c);
 }
 
-static void knd_http_server_on_conn(uv_stream_t *ls, int status)
+void knd__http_server_on_conn(uv_stream_t *ls, int status)
 {
     knd_http_server_t *srv = ls->data;
     if (status < 0 || srv->closing)
@@ -845,169 +841,9 @@ static void knd_http_server_on_conn(uv_stream_t *ls, int status)
         srv->conns->prev = c;
     srv->conns = c;
     if (srv->tls && (c->tls = knd_tls_conn_new(srv->tls)) == NULL) {
-        knd_http_conn_close(c); /* no usable certificate yet (logged) */
+        knd__http_conn_close(c); /* no usable certificate yet (logged) */
         return;
     }
     knd_http_conn_deadline(c, srv->limits.header_timeout_ms);
     knd_http_conn_update_reading(c);
-}
-
-/* ------------------------------------------------------------------ servers */
-
-static knd_http_server_t *knd_http_server_new(uv_loop_t *loop, const knd_http_limits_t *limits,
-                                              knd_http_request_cb cb, void *data)
-{
-    knd_http_server_t *srv = knd_xcalloc(1, sizeof(*srv));
-    srv->loop = loop;
-    srv->cb = cb;
-    srv->data = data;
-    if (limits)
-        srv->limits = *limits;
-    if (srv->limits.header_timeout_ms == 0)
-        srv->limits.header_timeout_ms = 10000;
-    if (srv->limits.idle_timeout_ms == 0)
-        srv->limits.idle_timeout_ms = 75000;
-    if (srv->limits.body_timeout_ms == 0)
-        srv->limits.body_timeout_ms = 60000;
-    uv_check_init(loop, &srv->flush);
-    srv->flush.data = srv;
-    srv->open_handles = 2; /* with the listener, initialized by the caller */
-    return srv;
-}
-
-static void knd_http_server_free_cb(uv_handle_t *h)
-{
-    knd_http_server_t *srv = h->data;
-    srv->open_handles--;
-    knd_http_server_maybe_done(srv);
-}
-
-static void knd_http_server_close_handles(knd_http_server_t *srv)
-{
-    uv_close(&srv->listener.handle, knd_http_server_free_cb);
-    uv_close((uv_handle_t *)&srv->flush, knd_http_server_free_cb);
-}
-
-static int knd_http_server_fail(knd_http_server_t *srv, int rc, knd_err_t *err, const char *what,
-                                const char *addr)
-{
-    knd_err_set(err, KND_E_INTERNAL, "%s %s: %s", what, addr, uv_strerror(rc));
-    err->errno_ = rc;
-    srv->closing = true;
-    knd_http_server_close_handles(srv);
-    return -1;
-}
-
-static int knd_http_server_listen_inet(uv_loop_t *loop, const char *host, int port,
-                                       const knd_http_limits_t *limits, knd_tls_ctx_t *tls,
-                                       knd_http_request_cb cb, void *data,
-                                       knd_http_server_t **out, knd_err_t *err)
-{
-    struct sockaddr_storage ss;
-    char addr[128];
-    snprintf(addr, sizeof(addr), "%s:%d", host, port);
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
-        return knd_err_set(err, KND_E_INVALID, "invalid listen address %s", addr);
-    knd_http_server_t *srv = knd_http_server_new(loop, limits, cb, data);
-    srv->tls = tls;
-    uv_tcp_init(loop, &srv->listener.tcp);
-    srv->listener.handle.data = srv;
-    int rc = uv_tcp_bind(&srv->listener.tcp, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_listen(&srv->listener.stream, 511, knd_http_server_on_conn);
-    if (rc < 0)
-        return knd_http_server_fail(srv, rc, err, "listen on", addr);
-    int len = sizeof(ss);
-    uv_tcp_getsockname(&srv->listener.tcp, (struct sockaddr *)&ss, &len);
-    srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    *out = srv;
-    return 0;
-}
-
-int knd_http_server_listen_tcp(uv_loop_t *loop, const char *host, int port,
-                               const knd_http_limits_t *limits, knd_http_request_cb cb,
-                               void *data, knd_http_server_t **out, knd_err_t *err)
-{
-    return knd_http_server_listen_inet(loop, host, port, limits, NULL, cb, data, out, err);
-}
-
-int knd_http_server_listen_tls(uv_loop_t *loop, const char *host, int port,
-                               const knd_http_limits_t *limits, knd_tls_ctx_t *ctx,
-                               knd_http_request_cb cb, void *data, knd_http_server_t **out,
-                               knd_err_t *err)
-{
-    KND_ASSERT(ctx != NULL);
-    return knd_http_server_listen_inet(loop, host, port, limits, ctx, cb, data, out, err);
-}
-
-int knd_http_server_listen_unix(uv_loop_t *loop, const char *path,
-                                const knd_http_limits_t *limits, knd_http_request_cb cb,
-                                void *data, knd_http_server_t **out, knd_err_t *err)
-{
-    knd_http_server_t *srv = knd_http_server_new(loop, limits, cb, data);
-    srv->is_unix = true;
-    uv_pipe_init(loop, &srv->listener.pipe, 0);
-    srv->listener.handle.data = srv;
-    unlink(path); /* a stale socket from an earlier run; the state dir lock guards live ones */
-    /* Created 0600 from the start: no window where another user could connect. */
-    mode_t old = umask(0177);
-    int rc = uv_pipe_bind(&srv->listener.pipe, path);
-    umask(old);
-    if (rc == 0)
-        rc = uv_listen(&srv->listener.stream, 128, knd_http_server_on_conn);
-    if (rc < 0)
-        return knd_http_server_fail(srv, rc, err, "listen on", path);
-    *out = srv;
-    return 0;
-}
-
-int knd_http_server_port(const knd_http_server_t *srv)
-{
-    return srv->port;
-}
-
-void knd_http_server_abort_all(knd_http_server_t *srv)
-{
-    knd_http_conn_t *c = srv->conns, *next;
-    for (; c; c = next) {
-        next = c->next;
-        knd_http_conn_close(c);
-    }
-}
-
-size_t knd_http_server_conns(const knd_http_server_t *srv)
-{
-    return srv->nconns;
-}
-
-static void knd_http_server_maybe_done(knd_http_server_t *srv)
-{
-    /* nconns counts connections until their last handle has closed. */
-    if (!srv->closing || srv->open_handles > 0 || srv->nconns > 0)
-        return;
-    knd__http_server_free_spares(srv);
-    void (*done)(void *) = srv->done;
-    void *data = srv->done_data;
-    free(srv);
-    if (done)
-        done(data);
-}
-
-void knd_http_server_close(knd_http_server_t *srv, void (*done)(void *data), void *data)
-{
-    srv->closing = true;
-    srv->done = done;
-    srv->done_data = data;
-    knd_http_conn_t *c = srv->conns, *next;
-    for (; c; c = next) {
-        next = c->next;
-        if (c->req != NULL)
-            continue; /* active: closes after its response (keep-alive is off now) */
-        if (c->h.stream.write_queue_size > 0)
-            c->close_after_write = true; /* a response still going out: let it finish */
-        else
-            knd_http_conn_close(c);
-    }
-    knd_http_server_close_handles(srv);
 }

@@ -1,7 +1,8 @@
 /*
- * knd_http_server_int.h - what the server's files share (knd_http_server.c, and the TLS layer in
- * knd_http_server_tls.c): the server and connection layouts and the functions that cross between
- * them. Nothing outside src/http/ includes this.
+ * knd_http_server_int.h - what the server's files share (knd_http_server.c, the listeners in
+ * knd_http_server_listen.c, and the TLS layer in knd_http_server_tls.c): the server and
+ * connection layouts and the functions that cross between them. Nothing outside src/http/
+ * includes this.
  */
 #ifndef KND_HTTP_SERVER_INT_H
 #define KND_HTTP_SERVER_INT_H
@@ -84,6 +85,12 @@ void knd__http_conn_after_write(uv_write_t *w, int status);
 void knd__http_conn_write_failed(knd_http_conn_t *c);
 /** Feeds received (plaintext) bytes to the parser, stashing what follows a completed message. */
 void knd__http_conn_process(knd_http_conn_t *c, const char *data, size_t n);
+/** Closes c (aborting its request); freed once its handles have closed. */
+void knd__http_conn_close(knd_http_conn_t *c);
+/** The listener's connection callback (knd_http_server.c sets each connection up). */
+void knd__http_server_on_conn(uv_stream_t *ls, int status);
+/** Calls the close callback once a closing server has no handle and no connection left. */
+void knd__http_server_maybe_done(knd_http_server_t *srv);
 
 /* knd_http_server_req.c */
 /** A request for a new message: a parked one reset, or a new one. */
