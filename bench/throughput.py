@@ -890,8 +890,8 @@ def main():
               "| apply -> Ready, API create -> Ready seen (2 ms polling), median of %d | %.1f ms "
               "(min %.1f, max %.1f) |" % (a.ready_rounds, statistics.median(ready_api) * 1e3,
                                           min(ready_api) * 1e3, max(ready_api) * 1e3),
-              "", "`knd wait` watches the Service (one GET, then a watch of that name) and both CLI "
-              "calls start a process, so the first row is what a user sees; the second is the "
+              "", "`knd wait` watches the Service (one GET, then a watch of that name) and both "
+              "CLI calls start a process, so the first row is what a user sees; the second is the "
               "daemon's own create -> Ready time."]
     if sc:
         lines += syscall_report(sc)
