@@ -30,7 +30,6 @@
  * UBSan) into build-fuzz/ and runs it; fuzz/make_ingress_seeds.py writes its seeds. Replaying
  * one input with KND_FUZZ_VERBOSE=1 set prints what the client got back, and the warnings.
  */
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,13 +40,13 @@
 #include <uv.h>
 
 #include "knd_buf.h"
+#include "knd_fuzz_client.h"
 #include "knd_http_server.h"
 #include "knd_ingress.h"
 #include "knd_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define KND_FUZZ_SETTLE_MAX 20000 /* loop turns before "settled" is declared anyway */
 #define KND_FUZZ_CHECK_MS 3000    /* a health check not answered within this is a failure */
 #define KND_FUZZ_LINGER_MS 5      /* past the raw revision's timeouts */
 
@@ -57,7 +56,6 @@ typedef struct {
     knd_tracer_t *tracer;
     knd_http_server_t *echo;
     uv_tcp_t raw;
-    uv_timer_t linger;
     knd_rev_t *rev_echo, *rev_cc1, *rev_raw;
     knd_endpoint_t *eps[3];
     const uint8_t *raw_resp; /* what the raw instance answers, for the current input */
@@ -66,34 +64,6 @@ typedef struct {
 } knd_fuzz_world_t;
 
 static knd_fuzz_world_t W;
-
-/* A client connection of the fuzzer's own: writes bytes, collects what comes back. */
-typedef struct {
-    uv_tcp_t tcp;
-    uv_connect_t conn;
-    uv_shutdown_t shut;
-    int connected; /* 0 pending, 1 yes, < 0 failed */
-    bool eof, closed;
-    knd_buf_t in;
-} knd_fuzz_client_t;
-
-/* ------------------------------------------------------------------ the loop */
-
-static bool knd_fuzz_busy(void)
-{
-    struct pollfd p = {.fd = uv_backend_fd(&W.loop), .events = POLLIN};
-    return uv_backend_timeout(&W.loop) == 0 || poll(&p, 1, 0) > 0;
-}
-
-/* Runs the loop until nothing is ready: every byte written on loopback has been read and acted
- * on. Timers further out (header and idle timeouts) are left pending. */
-static void knd_fuzz_settle(void)
-{
-    for (int quiet = 0, i = 0; quiet < 2 && i < KND_FUZZ_SETTLE_MAX; i++) {
-        uv_run(&W.loop, UV_RUN_NOWAIT);
-        quiet = knd_fuzz_busy() ? 0 : quiet + 1;
-    }
-}
 
 /* ------------------------------------------------------------------ the echo instance */
 
@@ -203,80 +173,6 @@ static void knd_fuzz_raw_accept(uv_stream_t *srv, int status)
     uv_read_start((uv_stream_t *)&rc->tcp, knd_fuzz_alloc, knd_fuzz_raw_read);
 }
 
-/* ------------------------------------------------------------------ the client */
-
-static void knd_fuzz_client_closed(uv_handle_t *h)
-{
-    ((knd_fuzz_client_t *)h->data)->closed = true;
-}
-
-static void knd_fuzz_client_connected(uv_connect_t *req, int status)
-{
-    ((knd_fuzz_client_t *)req->data)->connected = status < 0 ? status : 1;
-}
-
-static void knd_fuzz_client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)hint;
-    knd_fuzz_client_t *c = h->data;
-    knd_buf_reserve(&c->in, 16384);
-    *buf = uv_buf_init(c->in.p + c->in.len, 16384);
-}
-
-static void knd_fuzz_client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    knd_fuzz_client_t *c = s->data;
-    (void)buf;
-    if (n < 0)
-        c->eof = true;
-    else
-        c->in.len += (size_t)n;
-}
-
-static void knd_fuzz_client_open(knd_fuzz_client_t *c)
-{
-    memset(c, 0, sizeof(*c));
-    knd_buf_init(&c->in);
-    uv_tcp_init(&W.loop, &c->tcp);
-    c->tcp.data = c;
-    c->conn.data = c;
-    struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", knd_ingress_port(W.ing), &sa);
-    if (uv_tcp_connect(&c->conn, &c->tcp, (const struct sockaddr *)&sa,
-                       knd_fuzz_client_connected) < 0)
-        abort();
-    while (c->connected == 0)
-        uv_run(&W.loop, UV_RUN_ONCE);
-    if (c->connected < 0)
-        abort();
-    uv_read_start((uv_stream_t *)&c->tcp, knd_fuzz_client_alloc, knd_fuzz_client_read);
-}
-
-/* uv_try_write: the ingress reads as the loop settles, so a large input goes out in turns. */
-static void knd_fuzz_client_send(knd_fuzz_client_t *c, const uint8_t *p, size_t n)
-{
-    while (n > 0 && !c->eof) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-        int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (w == UV_EAGAIN) {
-            uv_run(&W.loop, UV_RUN_NOWAIT);
-            continue;
-        }
-        if (w < 0)
-            return; /* the ingress closed the connection: a refusal */
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-static void knd_fuzz_client_close(knd_fuzz_client_t *c)
-{
-    uv_close((uv_handle_t *)&c->tcp, knd_fuzz_client_closed);
-    while (!c->closed)
-        uv_run(&W.loop, UV_RUN_ONCE);
-    knd_buf_free(&c->in);
-}
-
 /* ------------------------------------------------------------------ the world */
 
 static void knd_fuzz_world_free(void);
@@ -335,7 +231,6 @@ static void knd_fuzz_world_init(void)
     W.rev_echo = knd_fuzz_rev("echo-00001", 0, echo_port, &W.eps[0], 0);
     W.rev_cc1 = knd_fuzz_rev("cc1-00001", 1, echo_port, &W.eps[1], 0);
     W.rev_raw = knd_fuzz_rev("raw-00001", 0, raw_port, &W.eps[2], 3);
-    uv_timer_init(&W.loop, &W.linger);
 
     knd_route_table_t *t = knd_route_table_new();
     knd_rt_target_t echo = {.rev = W.rev_echo, .percent = 100};
@@ -393,27 +288,11 @@ static const char *const knd_fuzz_raw_requests[] = {
     "GET /x?y=1 HTTP/1.1\r\nHost: raw.default.example.com\r\n\r\n",
     "HEAD / HTTP/1.1\r\nHost: raw.default.example.com\r\n\r\n",
     "POST /u HTTP/1.1\r\nHost: raw.default.example.com\r\nContent-Length: 5\r\n\r\nhello",
-    "GET /ws HTTP/1.1\r\nHost: raw.default.example.com\r\nConnection: Upgrade\r\n"
-    "Upgrade: websocket\r\n\r\nping",
+    ("GET /ws HTTP/1.1\r\nHost: raw.default.example.com\r\nConnection: Upgrade\r\n"
+     "Upgrade: websocket\r\n\r\nping"),
 };
 
 static const char knd_fuzz_ok_response[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-static void knd_fuzz_linger_done(uv_timer_t *t)
-{
-    (void)t;
-}
-
-/* Runs the loop, timers included, for KND_FUZZ_LINGER_MS. */
-static void knd_fuzz_linger(void)
-{
-    uv_update_time(&W.loop);
-    uint64_t until = uv_now(&W.loop) + KND_FUZZ_LINGER_MS;
-    uv_timer_start(&W.linger, knd_fuzz_linger_done, KND_FUZZ_LINGER_MS, 0);
-    while (uv_now(&W.loop) < until)
-        uv_run(&W.loop, UV_RUN_ONCE);
-    uv_timer_stop(&W.linger);
-}
 
 /* The ingress still serves: a GET through `host` gets its 200 and the connection closes. */
 static void knd_fuzz_health(const char *host)
@@ -422,13 +301,10 @@ static void knd_fuzz_health(const char *host)
     int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
                      host);
     knd_fuzz_client_t c;
-    knd_fuzz_client_open(&c);
+    knd_fuzz_client_open_tcp(&c, &W.loop, knd_ingress_port(W.ing));
     knd_fuzz_client_send(&c, (const uint8_t *)req, (size_t)n);
-    uv_update_time(&W.loop);
-    uint64_t deadline = uv_now(&W.loop) + KND_FUZZ_CHECK_MS;
-    while (!c.eof && uv_now(&W.loop) < deadline)
-        uv_run(&W.loop, UV_RUN_ONCE);
-    if (!c.eof || c.in.len < 12 || memcmp(c.in.p, "HTTP/1.1 200", 12) != 0) {
+    if (!knd_fuzz_client_wait_eof(&c, KND_FUZZ_CHECK_MS) || c.in.len < 12 ||
+        memcmp(c.in.p, "HTTP/1.1 200", 12) != 0) {
         fprintf(stderr, "fuzz_ingress: %s no longer answers 200 (%zu bytes: %.*s)\n", host,
                 c.in.len, (int)(c.in.len < 200 ? c.in.len : 200), c.in.p);
         abort();
@@ -461,24 +337,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     knd_ingress_set_options(W.ing, &opt);
 
     knd_fuzz_client_t c;
-    knd_fuzz_client_open(&c);
-    size_t pieces = raw_mode ? 1 + (flags >> 7) * 2 : 1 + (flags >> 6), off = 0;
-    for (size_t i = 0; i < pieces; i++) {
-        size_t len = i + 1 == pieces ? send_len - off : send_len / pieces;
-        knd_fuzz_client_send(&c, send + off, len);
-        off += len;
-        knd_fuzz_settle();
-    }
-    if (flags & 0x08) {
-        uv_shutdown(&c.shut, (uv_stream_t *)&c.tcp, NULL);
-        knd_fuzz_settle();
-    }
+    knd_fuzz_client_open_tcp(&c, &W.loop, knd_ingress_port(W.ing));
+    knd_fuzz_client_send_pieces(&c, send, send_len,
+                                raw_mode ? 1 + (flags >> 7) * 2 : 1 + (flags >> 6));
+    if (flags & 0x08)
+        knd_fuzz_client_shutdown(&c);
     if (linger)
-        knd_fuzz_linger();
+        knd_fuzz_linger(&W.loop, KND_FUZZ_LINGER_MS);
     if (getenv("KND_FUZZ_VERBOSE")) /* replaying an input: what came back */
         fprintf(stderr, "--- %zu bytes back:\n%.*s\n", c.in.len, (int)c.in.len, c.in.p);
     knd_fuzz_client_close(&c);
-    knd_fuzz_settle();
+    knd_fuzz_settle(&W.loop);
 
     /* The client is gone: nothing of its may still hold a slot or wait in a queue (the
      * autoscaler would count it as load for good). */

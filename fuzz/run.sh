@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # KND_NO_POISON: libFuzzer's leak check after each input cannot see into poisoned free lists.
 CC="$CC -D_GNU_SOURCE -DKND_NO_POISON -Isrc/core"
-LIBS="$(pkg-config --cflags --libs jansson libcrypto libssl libuv yaml-0.1) -lm"
+LIBS="$(pkg-config --cflags --libs jansson libcrypto libssl libuv yaml-0.1 sqlite3) -lm"
 LLHTTP=/usr/share/llhttp
 
 # shellcheck disable=SC2086 # the flag lists are meant to split
@@ -39,19 +39,32 @@ $CC -Isrc/kube fuzz/fuzz_kube.c src/kube/knd_kube_proto.c src/kube/knd_kube_sele
     src/kube/knd_kube_patch.c src/core/*.c $LIBS -o "$OUT/fuzz_kube"
 # shellcheck disable=SC2086
 $CC -Isrc/http -Isrc/ingress -Isrc/activator -Isrc/metrics -I/usr/share/include/llhttp \
-    fuzz/fuzz_ingress.c src/ingress/*.c src/activator/*.c src/http/*.c src/metrics/*.c \
-    src/core/*.c $LLHTTP/api.c $LLHTTP/http.c $LLHTTP/llhttp.c $LIBS -o "$OUT/fuzz_ingress"
+    fuzz/fuzz_ingress.c fuzz/knd_fuzz_client.c src/ingress/*.c src/activator/*.c src/http/*.c \
+    src/metrics/*.c src/core/*.c $LLHTTP/api.c $LLHTTP/http.c $LLHTTP/llhttp.c $LIBS \
+    -o "$OUT/fuzz_ingress"
+# fuzz_api: everything but the daemon's main and the CLI.
+API_DIRS="yaml model store http kube supervisor activator autoscale metrics ingress reconcile api"
+API_INC="" API_SRC=""
+for d in $API_DIRS; do
+    API_INC="$API_INC -Isrc/$d"
+    API_SRC="$API_SRC $(echo src/"$d"/*.c)"
+done
+# shellcheck disable=SC2086
+$CC $API_INC -I/usr/share/include/llhttp fuzz/fuzz_api.c fuzz/knd_fuzz_client.c $API_SRC \
+    src/core/*.c $LLHTTP/api.c $LLHTTP/http.c $LLHTTP/llhttp.c $LIBS -o "$OUT/fuzz_api"
 
 /usr/bin/python3 fuzz/make_seeds.py "$OUT/seeds-validate" >/dev/null
 /usr/bin/python3 fuzz/make_ingress_seeds.py "$OUT/seeds-ingress" >/dev/null
+/usr/bin/python3 fuzz/make_api_seeds.py "$OUT/seeds-api" >/dev/null
 status=0
-for t in yaml validate kube ingress; do
+for t in yaml validate kube ingress api; do
     mkdir -p "$OUT/corpus-$t"
     seeds=""
     case $t in
     yaml) seeds=examples ;;
     validate) seeds=$OUT/seeds-validate ;;
     ingress) seeds=$OUT/seeds-ingress ;;
+    api) seeds=$OUT/seeds-api ;;
     esac
     echo "fuzz_$t: ${SECONDS_EACH}s"
     # shellcheck disable=SC2086,SC2046 # the seed directories are meant to split
