@@ -520,6 +520,29 @@ def platform_configmap(name, data):
             "metadata": {"name": name, "namespace": "knative-serving"}, "data": data}
 
 
+def allow_zero_initial_scale(k):
+    k.apply(platform_configmap("config-autoscaler", {"allow-zero-initial-scale": "true"}))
+
+
+def create_at_zero(k, svc):
+    """Allows initial-scale 0 in config-autoscaler, then creates svc (which uses it) through the
+    API, so data-plane tests do not depend on the CLI's offline pre-validation (tested by
+    test_initial_scale_zero_needs_the_cluster_flag). Platform ConfigMaps take effect
+    asynchronously, as Knative's watchers do: retry for a few seconds."""
+    allow_zero_initial_scale(k)
+    last = None
+
+    def ok():
+        nonlocal last
+        last = k.api("POST", k.path("services", ns=svc["metadata"]["namespace"]), svc)
+        return last.status in (200, 201)
+    try:
+        k.wait_for(ok, "service with initial-scale 0 accepted", 5, 0.2)
+    except AssertionError:
+        raise AssertionError("create still rejected: %r" % (last,))
+    return last
+
+
 def raw_connect(k, timeout=10):
     s = socket.create_connection(("127.0.0.1", k.http_port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -6,8 +6,8 @@ import socket
 import threading
 import time
 
-from conftest import (app_get, burst, condition, instance_ports, ksvc, platform_configmap,
-                      raw_connect, read_head, route_host, tag_host)
+from conftest import (allow_zero_initial_scale, app_get, burst, condition, create_at_zero,
+                      instance_ports, ksvc, raw_connect, read_head, route_host, tag_host)
 
 ZERO = {"autoscaling.knative.dev/initial-scale": "0", "autoscaling.knative.dev/min-scale": "0"}
 ONE = {"autoscaling.knative.dev/min-scale": "1", "autoscaling.knative.dev/max-scale": "1"}
@@ -17,29 +17,6 @@ def _deploy(knd, name="dp", **kw):
     knd.apply(ksvc(name, marker=knd.marker, **kw))
     knd.wait_ready(name)
     return knd.wait_serving(route_host(name))
-
-
-def _allow_zero(knd):
-    knd.apply(platform_configmap("config-autoscaler", {"allow-zero-initial-scale": "true"}))
-
-
-def _apply_zero(knd, svc):
-    """Allows initial-scale 0 in config-autoscaler, then creates svc (which uses it) through the
-    API, so these data-plane tests do not depend on the CLI's offline pre-validation (tested by
-    test_initial_scale_zero_needs_the_cluster_flag). Platform ConfigMaps take effect
-    asynchronously, as Knative's watchers do: retry for a few seconds."""
-    _allow_zero(knd)
-    last = None
-
-    def ok():
-        nonlocal last
-        last = knd.api("POST", knd.path("services", ns=svc["metadata"]["namespace"]), svc)
-        return last.status in (200, 201)
-    try:
-        knd.wait_for(ok, "service with initial-scale 0 accepted", 5, 0.2)
-    except AssertionError:
-        raise AssertionError("create still rejected: %r" % (last,))
-    return last
 
 
 def _timed_get(knd, host, path="/", timeout=30, headers=None):
@@ -58,7 +35,7 @@ def test_initial_scale_zero_needs_the_cluster_flag(knd):
     assert rc == 2 and "not allowed by cluster" in out + err, (rc, out, err)
     rc, out, err = knd.apply(svc, check=False)
     assert rc == 2 and "not allowed by cluster" in out + err, (rc, out, err)
-    _allow_zero(knd)
+    allow_zero_initial_scale(knd)
     last = None
 
     def ok():
@@ -75,7 +52,7 @@ def test_initial_scale_zero_needs_the_cluster_flag(knd):
 def test_cold_start_from_zero_holds_the_request(knd):
     """initial-scale 0: the revision is Ready with no instance; the first request is held by the
     activator while an instance starts (STARTUP_DELAY_MS) and then served, not failed."""
-    _apply_zero(knd, ksvc("cold", marker=knd.marker, template_annotations=ZERO,
+    create_at_zero(knd, ksvc("cold", marker=knd.marker, template_annotations=ZERO,
                    env={"STARTUP_DELAY_MS": "700", "TARGET": "cold"}))
     knd.wait_ready("cold")
     time.sleep(0.5)
@@ -96,7 +73,7 @@ def test_cold_start_from_zero_holds_the_request(knd):
 
 def test_cold_start_burst_all_served(knd):
     """Ten requests arriving at a revision with zero instances all wait and all succeed."""
-    _apply_zero(knd, ksvc("cold", marker=knd.marker, template_annotations=ZERO,
+    create_at_zero(knd, ksvc("cold", marker=knd.marker, template_annotations=ZERO,
                    env={"STARTUP_DELAY_MS": "300"}))
     knd.wait_ready("cold")
     res = burst(10, lambda i: knd.curl(route_host("cold"), "/?sleep=50", timeout=20))
@@ -295,7 +272,7 @@ def _http_probe(period=0, **kw):
 def test_readiness_probe_gates_a_cold_start(knd):
     """Scale from zero with an httpGet readiness probe: the app listens at once but /healthz
     says 503 for 1.5 s; the request waits for readiness instead of failing."""
-    _apply_zero(knd, ksvc("dp", marker=knd.marker, template_annotations=ZERO,
+    create_at_zero(knd, ksvc("dp", marker=knd.marker, template_annotations=ZERO,
                    env={"READY_DELAY_MS": "1500"}, extra_container=_http_probe()))
     knd.wait_ready("dp")
     r, took = _timed_get(knd, route_host("dp"), "/stats")

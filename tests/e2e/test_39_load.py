@@ -1,13 +1,15 @@
 """Correctness under load: with many clients at once, containerConcurrency holds at every
 instance, every response goes back to the request that asked for it, and the counts agree
-exactly - what the clients received, what the instances served and what /metrics reports.
+exactly - what the clients received, what the instances served and what /metrics reports -
+whether the instances were there from the start or the load found the revision at zero.
 (The performance issue: "containerConcurrency, queues and metrics remain exact".)"""
 import http.client
 import os
 import re
 import threading
 
-from conftest import app_get, instance_ports, ksvc, raw_connect, read_head, route_host
+from conftest import (app_get, create_at_zero, instance_ports, ksvc, raw_connect, read_head,
+                      route_host)
 
 CC = 2
 INSTANCES = 2
@@ -114,6 +116,56 @@ def _pipeliner(knd, host, k, failures, done):
         s.close()
 
 
+def _load(knd, revision, host):
+    """Runs CLIENTS keep-alive clients and PIPELINERS pipelining ones at once against host,
+    each response checked against its request; returns (requests sent, the queue lengths
+    /metrics showed meanwhile)."""
+    failures, done = [], [0] * (CLIENTS + PIPELINERS)
+    threads = [threading.Thread(target=_client, args=(knd, host, k, failures, done))
+               for k in range(CLIENTS)]
+    threads += [threading.Thread(target=_pipeliner, args=(knd, host, k, failures, done))
+                for k in range(CLIENTS, CLIENTS + PIPELINERS)]
+    for t in threads:
+        t.start()
+    queued = []
+    while any(t.is_alive() for t in threads):
+        t = knd.admin("GET", "/metrics").text
+        queued += _series(t, "knd_revision_queued_requests", revision).values()
+        threads[0].join(0.02)
+    for t in threads:
+        t.join(300)
+    assert not failures, failures[:5]
+    sent = CLIENTS * PER_CLIENT + PIPELINERS * BATCH * BATCHES
+    assert sum(done) == sent, done
+    return sent, queued
+
+
+def _check_counts(knd, revision, ports, sent, before_app=0, before_200=0, before_hist=0):
+    """The instances served exactly `sent` requests, never more than CC at once, and /metrics
+    counts exactly those; nothing is left in flight or queued."""
+    stats = [app_get(p, "/stats").json() for p in ports.values()]
+    assert all(s["max_inflight"] <= CC for s in stats), stats
+    assert all(s["inflight"] == 0 for s in stats), stats
+    assert sum(s["requests"] for s in stats) - before_app == sent, (stats, before_app)
+
+    # A response's count is taken when it ends, which the client may see a moment earlier.
+    def settled():
+        t = knd.admin("GET", "/metrics").text
+        return t if _count_200(t, revision) - before_200 >= sent else None
+    text = knd.wait_for(settled, "revision_request_count to reach %d" % sent, 10, 0.1)
+    assert _count_200(text, revision) - before_200 == sent, \
+        _series(text, "revision_request_count", revision)
+    codes = _series(text, "revision_request_count", revision)
+    assert all('response_code="200"' in k for k in codes), codes
+    assert sum(_series(text, "revision_request_latencies_count", revision).values()) \
+        - before_hist == sent
+    assert _one(_series(text, "knd_revision_inflight_requests", revision)) == 0
+    assert _one(_series(text, "knd_revision_queued_requests", revision)) == 0
+    assert _one(_series(text, "knd_revision_rejected_requests_total", revision)) == 0
+    assert _one(_series(text, "activator_request_concurrency", revision)) == 0
+    return stats, text
+
+
 def test_load_keeps_concurrency_responses_and_metrics_exact(knd):
     """CLIENTS keep-alive clients and PIPELINERS pipelining ones at once, against INSTANCES
     instances of containerConcurrency CC: most requests wait in knd's queue at any moment.
@@ -135,43 +187,30 @@ def test_load_keeps_concurrency_responses_and_metrics_exact(knd):
     before_200 = _count_200(text, "load-00001")
     before_hist = sum(_series(text, "revision_request_latencies_count", "load-00001").values())
 
-    failures, done = [], [0] * (CLIENTS + PIPELINERS)
-    threads = [threading.Thread(target=_client, args=(knd, host, k, failures, done))
-               for k in range(CLIENTS)]
-    threads += [threading.Thread(target=_pipeliner, args=(knd, host, k, failures, done))
-                for k in range(CLIENTS, CLIENTS + PIPELINERS)]
-    for t in threads:
-        t.start()
-    queued = []  # knd's queue as /metrics shows it during the load: the test must make one
-    while any(t.is_alive() for t in threads):
-        t = knd.admin("GET", "/metrics").text
-        queued += _series(t, "knd_revision_queued_requests", "load-00001").values()
-        threads[0].join(0.02)
-    for t in threads:
-        t.join(300)
-    assert not failures, failures[:5]
-    sent = CLIENTS * PER_CLIENT + PIPELINERS * BATCH * BATCHES
-    assert sum(done) == sent, done
+    sent, queued = _load(knd, "load-00001", host)
     assert max(queued, default=0) > 0, "no request ever waited: %r" % queued
-
-    stats = [app_get(p, "/stats").json() for p in ports.values()]
-    assert all(s["max_inflight"] <= CC for s in stats), stats
-    assert all(s["inflight"] == 0 for s in stats), stats
-    assert sum(s["requests"] for s in stats) - before_app == sent, (stats, before_app)
+    stats, _ = _check_counts(knd, "load-00001", ports, sent, before_app, before_200,
+                             before_hist)
     assert all(s["requests"] > 0 for s in stats), "one instance got nothing: %r" % stats
 
-    # A response's count is taken when it ends, which the client may see a moment earlier.
-    def settled():
-        t = knd.admin("GET", "/metrics").text
-        return t if _count_200(t, "load-00001") - before_200 >= sent else None
-    text = knd.wait_for(settled, "revision_request_count to reach %d" % sent, 10, 0.1)
-    assert _count_200(text, "load-00001") - before_200 == sent, \
-        _series(text, "revision_request_count", "load-00001")
-    codes = _series(text, "revision_request_count", "load-00001")
-    assert all('response_code="200"' in k for k in codes), codes
-    assert sum(_series(text, "revision_request_latencies_count", "load-00001").values()) \
-        - before_hist == sent
-    assert _one(_series(text, "knd_revision_inflight_requests", "load-00001")) == 0
-    assert _one(_series(text, "knd_revision_queued_requests", "load-00001")) == 0
-    assert _one(_series(text, "knd_revision_rejected_requests_total", "load-00001")) == 0
-    assert _one(_series(text, "activator_request_concurrency", "load-00001")) == 0
+
+def test_load_from_zero_is_held_and_counted_exactly(knd):
+    """The same load finds the revision at zero instances (initial-scale 0, instances that take
+    200 ms to listen): the activator holds every request while instances start, up to
+    max-scale INSTANCES, and then the same exactness holds - every response is its request's,
+    CC is never exceeded, and the instances and /metrics count exactly the requests sent."""
+    create_at_zero(knd, ksvc("cold", marker=knd.marker, extra_spec={"containerConcurrency": CC},
+                             env={"STARTUP_DELAY_MS": "200"}, template_annotations={
+                                 "autoscaling.knative.dev/initial-scale": "0",
+                                 "autoscaling.knative.dev/min-scale": "0",
+                                 "autoscaling.knative.dev/max-scale": str(INSTANCES)}))
+    knd.wait_ready("cold")
+    assert instance_ports(knd) == {}, "an instance runs before any request"
+
+    sent, queued = _load(knd, "cold-00001", route_host("cold"))
+    assert max(queued, default=0) > 0, "no request ever waited: %r" % queued
+    ports = instance_ports(knd)
+    assert 1 <= len(ports) <= INSTANCES, ports
+    _, text = _check_counts(knd, "cold-00001", ports, sent)
+    cold = _one(_series(text, "knd_revision_cold_starts_total", "cold-00001"))
+    assert 1 <= cold <= sent, cold
