@@ -66,10 +66,12 @@ for t in yaml validate kube ingress api; do
     ingress) seeds=$OUT/seeds-ingress ;;
     api) seeds=$OUT/seeds-api ;;
     esac
+    dict=""
+    [ -f "fuzz/$t.dict" ] && dict="-dict=../fuzz/$t.dict"
     echo "fuzz_$t: ${SECONDS_EACH}s"
     # shellcheck disable=SC2086,SC2046 # the seed directories are meant to split
     if ! (cd "$OUT" && ./fuzz_$t -max_total_time="$SECONDS_EACH" -max_len=16384 \
-            -artifact_prefix=./ "corpus-$t" $(for s in $seeds; do echo "../$s"; done) \
+            -artifact_prefix=./ $dict "corpus-$t" $(for s in $seeds; do echo "../$s"; done) \
             >"fuzz_$t.log" 2>&1); then
         echo "fuzz_$t FAILED: see $OUT/fuzz_$t.log" >&2
         status=1
