@@ -143,7 +143,12 @@ def _load(knd, revision, host):
 def _check_counts(knd, revision, ports, sent, before_app=0, before_200=0, before_hist=0):
     """The instances served exactly `sent` requests, never more than CC at once, and /metrics
     counts exactly those; nothing is left in flight or queued."""
-    stats = [app_get(p, "/stats").json() for p in ports.values()]
+    def all_stats():  # an instance the autoscaler added at the end may still be starting
+        try:
+            return [app_get(p, "/stats").json() for p in ports.values()]
+        except OSError:
+            return None
+    stats = knd.wait_for(all_stats, "/stats from every instance", 10, 0.1)
     assert all(s["max_inflight"] <= CC for s in stats), stats
     assert all(s["inflight"] == 0 for s in stats), stats
     assert sum(s["requests"] for s in stats) - before_app == sent, (stats, before_app)
