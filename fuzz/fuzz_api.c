@@ -51,8 +51,7 @@ typedef struct {
     char dir[64];   /* the temporary directory: logs/, run/ and the socket */
     char sock[128]; /* <dir>/api.sock */
     char logs[96];
-    knd_supervisor_t *sv;
-    bool ready;
+    knd_supervisor_t *sv; /* set once the world exists */
 } knd_fuzz_world_t;
 
 static knd_fuzz_world_t W;
@@ -103,7 +102,6 @@ static void knd_fuzz_world_init(void)
         fprintf(stderr, "fuzz_api: %s\n", err.msg);
         abort();
     }
-    W.ready = true;
     atexit(knd_fuzz_world_free);
 }
 
@@ -199,7 +197,7 @@ static void knd_fuzz_store_consistent(knd_fuzz_daemon_t *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!W.ready)
+    if (W.sv == NULL)
         knd_fuzz_world_init();
     if (size == 0)
         return 0;

@@ -47,8 +47,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define KND_FUZZ_CHECK_MS 3000    /* a health check not answered within this is a failure */
-#define KND_FUZZ_LINGER_MS 5      /* past the raw revision's timeouts */
+#define KND_FUZZ_CHECK_MS 3000 /* a health check not answered within this is a failure */
+#define KND_FUZZ_LINGER_MS 5   /* past the raw revision's timeouts */
 
 typedef struct {
     uv_loop_t loop;
