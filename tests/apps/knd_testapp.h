@@ -59,8 +59,9 @@ struct knd_testapp_s {
     size_t nconns;
 };
 
+/* A received header: offsets of its NUL-terminated name (lowercased) and value in conn->hbuf. */
 typedef struct {
-    char *name, *value; /* owned; name lowercased */
+    size_t name, value;
 } knd_testapp_header_t;
 
 /* What the query string asks for; -1 = not given. */
@@ -79,10 +80,14 @@ struct knd_testapp_conn_s {
     knd_buf_t in; /* received bytes not yet given to the parser (or, after an upgrade, frames) */
 
     /* the request being parsed */
-    knd_buf_t url, hfield, hvalue;
+    /* Every buffer here lives as long as the connection and is only reset between requests:
+     * the throughput benchmark measures proxies in front of this app, so answering a request
+     * allocates nothing once a connection has seen one like it. */
+    knd_buf_t url, path, query; /* path: url without the query */
+    knd_buf_t hbuf;             /* name\0value\0 of each header, in order */
+    size_t hfield_start;        /* where the header being received begins in hbuf */
     knd_testapp_header_t headers[KND_TESTAPP_MAX_HEADERS];
     size_t nheaders;
-    char *path; /* owned, without the query */
     knd_testapp_opts_t opts;
     knd_testapp_route_t route;
     int keep_alive, http10, head_only, counted;
@@ -104,6 +109,7 @@ struct knd_testapp_conn_s {
      */
     int corked;
     knd_buf_t pending;
+    knd_buf_t head, body; /* a response's head and small body, built here */
 
     /* response body streaming (bytes= and /echo) */
     int resp_chunked, streaming;
@@ -142,6 +148,9 @@ void knd_testapp_conn_shutdown(knd_testapp_conn_t *c);
 void knd_testapp_conn_drain(knd_testapp_conn_t *c);
 /** Returns the first header value with this lowercase name, or NULL. */
 const char *knd_testapp_conn_header(const knd_testapp_conn_t *c, const char *name);
+/** The lowercase name and the value of the i-th header received. */
+const char *knd_testapp_conn_header_name(const knd_testapp_conn_t *c, size_t i);
+const char *knd_testapp_conn_header_value(const knd_testapp_conn_t *c, size_t i);
 
 /* knd_testapp_routes.c */
 /** Headers are complete: routes the request. Returns an llhttp callback result. */

@@ -32,18 +32,22 @@ static void knd_testapp_conn_pump(knd_testapp_conn_t *c);
 
 static void knd_testapp_conn_reset_request(knd_testapp_conn_t *c)
 {
-    size_t i;
-
-    for (i = 0; i < c->nheaders; i++) {
-        free(c->headers[i].name);
-        free(c->headers[i].value);
-    }
     c->nheaders = 0;
+    c->hfield_start = 0;
+    knd_buf_reset(&c->hbuf);
     knd_buf_reset(&c->url);
-    knd_buf_reset(&c->hfield);
-    knd_buf_reset(&c->hvalue);
-    free(c->path);
-    c->path = NULL;
+    knd_buf_reset(&c->path);
+    knd_buf_reset(&c->query);
+}
+
+const char *knd_testapp_conn_header_name(const knd_testapp_conn_t *c, size_t i)
+{
+    return c->hbuf.p + c->headers[i].name;
+}
+
+const char *knd_testapp_conn_header_value(const knd_testapp_conn_t *c, size_t i)
+{
+    return c->hbuf.p + c->headers[i].value;
 }
 
 const char *knd_testapp_conn_header(const knd_testapp_conn_t *c, const char *name)
@@ -51,8 +55,8 @@ const char *knd_testapp_conn_header(const knd_testapp_conn_t *c, const char *nam
     size_t i;
 
     for (i = 0; i < c->nheaders; i++)
-        if (strcmp(c->headers[i].name, name) == 0)
-            return c->headers[i].value;
+        if (strcmp(knd_testapp_conn_header_name(c, i), name) == 0)
+            return knd_testapp_conn_header_value(c, i);
     return NULL;
 }
 
@@ -75,33 +79,44 @@ static int knd_testapp_on_url(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+/* A header arrives as name pieces, the end of the name, value pieces (none when empty) and the
+ * end of the value; both ends become NULs in hbuf. */
 static int knd_testapp_on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-    knd_buf_append(&knd_testapp_conn_of(p)->hfield, at, len);
+    knd_buf_append(&knd_testapp_conn_of(p)->hbuf, at, len);
     return 0;
 }
 
-static int knd_testapp_on_header_value(llhttp_t *p, const char *at, size_t len)
-{
-    knd_buf_append(&knd_testapp_conn_of(p)->hvalue, at, len);
-    return 0;
-}
-
-static int knd_testapp_on_header_value_complete(llhttp_t *p)
+static int knd_testapp_on_header_field_complete(llhttp_t *p)
 {
     knd_testapp_conn_t *c = knd_testapp_conn_of(p);
-    knd_testapp_header_t *h;
     char *s;
 
     if (c->nheaders == KND_TESTAPP_MAX_HEADERS) {
         llhttp_set_error_reason(p, "too many headers");
         return -1;
     }
-    h = &c->headers[c->nheaders++];
-    h->name = knd_buf_steal(&c->hfield);
-    h->value = knd_buf_steal(&c->hvalue);
-    for (s = h->name; *s != '\0'; s++)
+    knd_buf_append(&c->hbuf, "", 1);
+    for (s = c->hbuf.p + c->hfield_start; *s != '\0'; s++)
         *s = (char)tolower((unsigned char)*s);
+    return 0;
+}
+
+static int knd_testapp_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    knd_buf_append(&knd_testapp_conn_of(p)->hbuf, at, len);
+    return 0;
+}
+
+static int knd_testapp_on_header_value_complete(llhttp_t *p)
+{
+    knd_testapp_conn_t *c = knd_testapp_conn_of(p);
+    knd_testapp_header_t *h = &c->headers[c->nheaders++];
+
+    h->name = c->hfield_start;
+    h->value = h->name + strlen(c->hbuf.p + h->name) + 1;
+    knd_buf_append(&c->hbuf, "", 1);
+    c->hfield_start = c->hbuf.len;
     return 0;
 }
 
@@ -158,6 +173,7 @@ static const llhttp_settings_t knd_testapp_settings = {
     .on_message_begin = knd_testapp_on_message_begin,
     .on_url = knd_testapp_on_url,
     .on_header_field = knd_testapp_on_header_field,
+    .on_header_field_complete = knd_testapp_on_header_field_complete,
     .on_header_value = knd_testapp_on_header_value,
     .on_header_value_complete = knd_testapp_on_header_value_complete,
     .on_headers_complete = knd_testapp_on_headers_complete,
@@ -177,9 +193,12 @@ static void knd_testapp_conn_on_close(uv_handle_t *h)
     knd_testapp_conn_reset_request(c);
     knd_buf_free(&c->in);
     knd_buf_free(&c->url);
-    knd_buf_free(&c->hfield);
-    knd_buf_free(&c->hvalue);
+    knd_buf_free(&c->path);
+    knd_buf_free(&c->query);
+    knd_buf_free(&c->hbuf);
     knd_buf_free(&c->pending);
+    knd_buf_free(&c->head);
+    knd_buf_free(&c->body);
     free(c);
     knd_testapp_maybe_exit(app);
 }
@@ -262,21 +281,45 @@ static void knd_testapp_conn_on_write(uv_write_t *req, int status)
     knd_testapp_conn_update_reading(c);
 }
 
-/* Sends the held bytes, if any, and data after them in one write request. */
+/*
+ * Sends the held bytes, if any, and data after them in one write. With nothing queued the
+ * socket is tried first, as knd's ingress does: a response that fits is then sent without a
+ * write request, a copy, or the epoll_ctl that libuv issues after every completed uv_write.
+ * What the socket does not take, or an error, goes through uv_write and its callback.
+ */
 static void knd_testapp_conn_send(knd_testapp_conn_t *c, const void *data, size_t len)
 {
-    size_t held = c->pending.len;
+    size_t held = c->pending.len, skip = 0;
     knd_testapp_wreq_t *w;
-    uv_buf_t buf;
+    uv_buf_t bufs[2], buf;
+    unsigned nbufs = 0;
     int rc;
 
-    w = knd_xmalloc(sizeof(*w) + held + len);
-    w->conn = c;
-    w->len = held + len;
     if (held > 0)
-        memcpy(w->data, c->pending.p, held);
+        bufs[nbufs++] = uv_buf_init(c->pending.p, (unsigned)held);
     if (len > 0)
-        memcpy(w->data + held, data, len);
+        bufs[nbufs++] = uv_buf_init((char *)data, (unsigned)len);
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0 && nbufs > 0) {
+        rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+        skip = rc > 0 ? (size_t)rc : 0;
+        if (skip == held + len) {
+            knd_buf_reset(&c->pending);
+            return;
+        }
+    }
+    w = knd_xmalloc(sizeof(*w) + held + len - skip);
+    w->conn = c;
+    w->len = 0;
+    if (skip < held) {
+        memcpy(w->data, c->pending.p + skip, held - skip);
+        w->len = held - skip;
+        skip = 0;
+    } else {
+        skip -= held;
+    }
+    if (len > skip)
+        memcpy(w->data + w->len, (const char *)data + skip, len - skip);
+    w->len += len - skip;
     knd_buf_reset(&c->pending);
     buf = uv_buf_init(w->data, (unsigned)w->len);
     rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, knd_testapp_conn_on_write);
@@ -332,35 +375,37 @@ static const char *knd_testapp_conn_reason(int status)
 void knd_testapp_conn_write_head(knd_testapp_conn_t *c, int status, const char *content_type,
                                  long long len, const char *extra)
 {
-    knd_buf_t b;
+    knd_buf_t *b = &c->head;
 
     if (c->app->draining)
         c->keep_alive = 0; /* tell the client not to reuse this connection */
-    knd_buf_init(&b);
-    knd_buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, knd_testapp_conn_reason(status));
+    knd_buf_reset(b);
+    KND_BUF_LIT(b, "HTTP/1.1 ");
+    knd_buf_put_i64(b, status);
+    knd_buf_cat(b, " ", knd_testapp_conn_reason(status), "\r\n", NULL);
     if (status == 101) {
-        knd_buf_puts(&b, extra != NULL ? extra : "");
-        knd_buf_puts(&b, "\r\n");
+        knd_buf_cat(b, extra != NULL ? extra : "", "\r\n", NULL);
         goto out;
     }
-    knd_buf_printf(&b, "Content-Type: %s\r\n", content_type);
+    knd_buf_cat(b, "Content-Type: ", content_type, "\r\n", NULL);
     c->resp_chunked = len < 0;
-    if (len < 0)
-        knd_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
-    else
-        knd_buf_printf(&b, "Content-Length: %lld\r\n", len);
-    knd_buf_printf(&b, "X-Inflight: %llu\r\n", (unsigned long long)c->inflight_at_start);
-    knd_buf_printf(&b, "X-App-Revision: %s\r\n", c->app->revision);
+    if (len < 0) {
+        KND_BUF_LIT(b, "Transfer-Encoding: chunked\r\n");
+    } else {
+        KND_BUF_LIT(b, "Content-Length: ");
+        knd_buf_put_i64(b, len);
+        KND_BUF_LIT(b, "\r\n");
+    }
+    KND_BUF_LIT(b, "X-Inflight: ");
+    knd_buf_put_i64(b, (int64_t)c->inflight_at_start);
+    knd_buf_cat(b, "\r\nX-App-Revision: ", c->app->revision, "\r\n", NULL);
     if (!c->keep_alive)
-        knd_buf_puts(&b, "Connection: close\r\n");
+        KND_BUF_LIT(b, "Connection: close\r\n");
     else if (c->http10)
-        knd_buf_puts(&b, "Connection: keep-alive\r\n");
-    if (extra != NULL)
-        knd_buf_puts(&b, extra);
-    knd_buf_puts(&b, "\r\n");
+        KND_BUF_LIT(b, "Connection: keep-alive\r\n");
+    knd_buf_cat(b, extra != NULL ? extra : "", "\r\n", NULL);
 out:
-    knd_testapp_conn_write(c, b.p, b.len);
-    knd_buf_free(&b);
+    knd_testapp_conn_write(c, b->p, b->len);
 }
 
 /*
@@ -581,9 +626,12 @@ void knd_testapp_conn_accept(knd_testapp_t *app)
     c->handles_open = 2;
     knd_buf_init(&c->in);
     knd_buf_init(&c->url);
-    knd_buf_init(&c->hfield);
-    knd_buf_init(&c->hvalue);
+    knd_buf_init(&c->path);
+    knd_buf_init(&c->query);
+    knd_buf_init(&c->hbuf);
     knd_buf_init(&c->pending);
+    knd_buf_init(&c->head);
+    knd_buf_init(&c->body);
     llhttp_init(&c->parser, HTTP_REQUEST, &knd_testapp_settings);
     c->parser.data = c;
     c->next = app->conns;

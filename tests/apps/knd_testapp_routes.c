@@ -126,19 +126,19 @@ static void knd_testapp_routes_on_echo_timer(uv_timer_t *t)
 int knd_testapp_routes_begin(knd_testapp_conn_t *c)
 {
     knd_testapp_t *app = c->app;
-    char *url = knd_xstrdup(knd_buf_cstr(&c->url));
-    char *query = strchr(url, '?');
+    const char *url = knd_buf_cstr(&c->url);
+    const char *query = strchr(url, '?');
     const char *expect = knd_testapp_conn_header(c, "expect");
     int rc = 0;
 
     memset(&c->opts, 0xff, sizeof(c->opts)); /* every option -1: not given */
     c->opts.chunked = 0;
+    knd_buf_append(&c->path, url, query != NULL ? (size_t)(query - url) : c->url.len);
     if (query != NULL) {
-        *query++ = '\0';
-        knd_testapp_routes_parse_query(c, query);
+        knd_buf_puts(&c->query, query + 1);
+        knd_testapp_routes_parse_query(c, c->query.p);
     }
-    c->path = knd_xstrdup(url);
-    c->route = knd_testapp_routes_match(c->path);
+    c->route = knd_testapp_routes_match(knd_buf_cstr(&c->path));
     c->busy = 1;
     if (!knd_testapp_routes_is_control(c->route)) {
         c->counted = 1;
@@ -171,7 +171,6 @@ int knd_testapp_routes_begin(knd_testapp_conn_t *c)
             knd_testapp_routes_echo_head(c);
         }
     }
-    free(url);
     return rc;
 }
 
@@ -204,18 +203,21 @@ static char *knd_testapp_routes_headers_json(knd_testapp_conn_t *c)
     size_t i;
 
     for (i = 0; i < c->nheaders; i++) {
-        prev = json_object_get(h, c->headers[i].name);
+        const char *name = knd_testapp_conn_header_name(c, i);
+        const char *value = knd_testapp_conn_header_value(c, i);
+
+        prev = json_object_get(h, name);
         if (prev != NULL && json_string_value(prev) != NULL) {
-            joined = knd_xasprintf("%s, %s", json_string_value(prev), c->headers[i].value);
-            json_object_set_new(h, c->headers[i].name, json_string(joined));
+            joined = knd_xasprintf("%s, %s", json_string_value(prev), value);
+            json_object_set_new(h, name, json_string(joined));
             free(joined);
         } else {
-            json_object_set_new(h, c->headers[i].name, json_string(c->headers[i].value));
+            json_object_set_new(h, name, json_string(value));
         }
     }
     json_object_set_new(o, "method", json_string(llhttp_method_name(llhttp_get_method(&c->parser))));
     json_object_set_new(o, "url", json_string(knd_buf_cstr(&c->url)));
-    json_object_set_new(o, "path", json_string(c->path));
+    json_object_set_new(o, "path", json_string(knd_buf_cstr(&c->path)));
     json_object_set_new(o, "host", json_string(host != NULL ? host : ""));
     json_object_set_new(o, "proto", json_string(c->http10 ? "HTTP/1.0" : "HTTP/1.1"));
     json_object_set_new(o, "headers", h);
@@ -272,7 +274,7 @@ static int knd_testapp_routes_body(knd_testapp_conn_t *c, knd_buf_t *body, const
         break;
     default:
         *ctype = "text/plain; charset=utf-8";
-        knd_buf_printf(body, "Hello %s!\n", app->target);
+        knd_buf_cat(body, "Hello ", app->target, "!\n", NULL);
         break;
     }
     if (json != NULL) {
@@ -287,14 +289,14 @@ static int knd_testapp_routes_body(knd_testapp_conn_t *c, knd_buf_t *body, const
 
 static void knd_testapp_routes_respond_now(knd_testapp_conn_t *c)
 {
-    knd_buf_t body;
+    knd_buf_t *body = &c->body;
     const char *ctype = NULL;
     char size[24];
     int status, n, chunked = c->opts.chunked && !c->http10;
 
-    knd_buf_init(&body);
+    knd_buf_reset(body);
     knd_testapp_conn_cork(c);
-    status = knd_testapp_routes_body(c, &body, &ctype);
+    status = knd_testapp_routes_body(c, body, &ctype);
     if (c->opts.status >= 200 && c->opts.status <= 599)
         status = (int)c->opts.status;
     if (c->app->log_requests)
@@ -306,20 +308,19 @@ static void knd_testapp_routes_respond_now(knd_testapp_conn_t *c)
         knd_testapp_conn_stream(c, (uint64_t)c->opts.bytes);
         goto out;
     }
-    knd_testapp_conn_write_head(c, status, ctype, chunked ? -1 : (long long)body.len, NULL);
-    if (!c->head_only && chunked && body.len > 0) {
-        n = snprintf(size, sizeof(size), "%zx\r\n", body.len);
+    knd_testapp_conn_write_head(c, status, ctype, chunked ? -1 : (long long)body->len, NULL);
+    if (!c->head_only && chunked && body->len > 0) {
+        n = snprintf(size, sizeof(size), "%zx\r\n", body->len);
         knd_testapp_conn_write(c, size, (size_t)n);
     }
     if (!c->head_only)
-        knd_testapp_conn_write(c, body.p, body.len);
+        knd_testapp_conn_write(c, body->p, body->len);
     if (!c->head_only && chunked)
-        knd_testapp_conn_write(c, body.len > 0 ? "\r\n0\r\n\r\n" : "0\r\n\r\n",
-                               body.len > 0 ? 7 : 5);
+        knd_testapp_conn_write(c, body->len > 0 ? "\r\n0\r\n\r\n" : "0\r\n\r\n",
+                               body->len > 0 ? 7 : 5);
     knd_testapp_conn_finish(c);
 out:
     knd_testapp_conn_uncork(c);
-    knd_buf_free(&body);
 }
 
 static void knd_testapp_routes_on_sleep_timer(uv_timer_t *t)

@@ -101,6 +101,43 @@ def test_env_and_headers(app):
     assert h["host"] == "hello.default.example" and h["headers"]["x-foo"] == "bar"
 
 
+def _read_response(s, buf):
+    """One Content-Length framed response from socket s; returns (head, body, rest)."""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        assert d, "connection closed mid-head"
+        buf += d
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    n = int([ln.split(b":")[1] for ln in head.split(b"\r\n")
+             if ln.lower().startswith(b"content-length:")][0])
+    while len(rest) < n:
+        rest += s.recv(65536)
+    return head, rest[:n], rest[n:]
+
+
+def test_headers_in_pieces_and_per_request(app):
+    """Header names and values split across reads, mixed case, repeated and empty headers; the
+    next request on the connection sees only its own headers."""
+    first = (b"GET /headers?x=1 HTTP/1.1\r\nHost: a\r\nX-MiXed-Case: Value One\r\n"
+             b"x-mixed-case: two\r\nX-Empty:\r\nX-Long: " + b"v" * 5000 + b"\r\n\r\n")
+    second = b"GET /headers HTTP/1.1\r\nHost: b\r\nX-Only-Second: yes\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", app.port)) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(0, len(first), 7):  # pieces that cut names, values and CRLFs
+            s.sendall(first[i:i + 7])
+            time.sleep(0.0005)
+        _, body, rest = _read_response(s, b"")
+        h = json.loads(body)
+        assert h["url"] == "/headers?x=1" and h["path"] == "/headers" and h["host"] == "a"
+        assert h["headers"]["x-mixed-case"] == "Value One, two"
+        assert h["headers"]["x-empty"] == "" and h["headers"]["x-long"] == "v" * 5000
+        s.sendall(second)
+        _, body, _ = _read_response(s, rest)
+        h = json.loads(body)
+        assert h["path"] == "/headers" and h["url"] == "/headers" and h["host"] == "b"
+        assert sorted(h["headers"]) == ["host", "x-only-second"]
+
+
 def test_query_status_chunked_bytes(app):
     r, body = app.get("/?status=418")
     assert r.status == 418 and body == b"Hello knd!\n"
