@@ -29,9 +29,13 @@ CPU 1, which takes most of the scheduler's noise out of the latencies as well.
 
 Prints Markdown and writes it to bench/results/throughput-<date>.md (throughput-pinned-<date>.md
 with --pin).
+At concurrency 1 the targets are also measured interleaved request by request
+(knd-bench-pingpong, bench/pingpong.c): wrk's c=1 runs of one target seconds apart differ too
+much in p99 to compare proxies; the c=1 verdicts come from the interleaved client.
+
 Usage: bench/throughput.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
                            [--duration 5] [--reps 3] [--conc 1,16,64,256] [--no-callgrind]
-                           [--pin]
+                           [--pin] [--pingpong build/bench/knd-bench-pingpong]
 """
 import argparse
 import datetime
@@ -578,7 +582,7 @@ def paired(res, path, c, t, u, field, cpu=False):
     return [val(x) / max(val(y), 1e-9) for x, y in zip(res[(path, c, t)], res[(path, c, u)])]
 
 
-def paired_report(res, conc, reps):
+def paired_report(res, conc, reps, il_verdicts=None):
     """The "where knd stands" table and the issue's targets, from ratios paired rep by rep."""
     def cell(xs, more_is_better):
         lo, m, hi = quartiles(xs)
@@ -603,6 +607,8 @@ def paired_report(res, conc, reps):
                 path, c, cell(rn, True), cell(rh, True), cell(pn, False),
                 cell(paired(res, path, c, "knd", "nginx", None, cpu=True), False),
                 cell(paired(res, path, c, "knd", "haproxy", None, cpu=True), False)))
+            if c == 1 and il_verdicts:
+                continue  # judged from the interleaved client, below
             for key, xs in (("rps_nginx", rn), ("rps_haproxy", rh), ("p99_nginx", pn)):
                 m = statistics.median(xs)
                 if key not in worst or (m < worst[key][0] if key.startswith("rps")
@@ -617,14 +623,24 @@ def paired_report(res, conc, reps):
 
     def verdict(ok):
         return "met" if ok else "**missed**"
+    rows = "every row with c > 1 (wrk)" if il_verdicts else "every row"
     lines += ["### The throughput targets of the performance issue", "",
-              "| target | measured (worst row, paired median) | |", "|---|---|---|",
-              "| req/s >= 1.0x nginx in every row | %.2f (%s, c=%d) | %s |" % (
-                  worst["rps_nginx"] + (verdict(worst["rps_nginx"][0] >= 1.0),)),
-              "| req/s >= 1.0x HAProxy in every row | %.2f (%s, c=%d) | %s |" % (
-                  worst["rps_haproxy"] + (verdict(worst["rps_haproxy"][0] >= 1.0),)),
-              "| p99 <= nginx's in every row | %.2f (%s, c=%d) | %s |" % (
-                  worst["p99_nginx"] + (verdict(worst["p99_nginx"][0] <= 1.0),))]
+              "| target | measured (worst row, paired median) | |", "|---|---|---|"]
+    if worst:
+        lines += [
+            "| req/s >= 1.0x nginx in %s | %.2f (%s, c=%d) | %s |" % (
+                (rows,) + worst["rps_nginx"] + (verdict(worst["rps_nginx"][0] >= 1.0),)),
+            "| req/s >= 1.0x HAProxy in %s | %.2f (%s, c=%d) | %s |" % (
+                (rows,) + worst["rps_haproxy"] + (verdict(worst["rps_haproxy"][0] >= 1.0),)),
+            "| p99 <= nginx's in %s | %.2f (%s, c=%d) | %s |" % (
+                (rows,) + worst["p99_nginx"] + (verdict(worst["p99_nginx"][0] <= 1.0),))]
+    for path, v in sorted((il_verdicts or {}).items()):
+        lines += [
+            "| c=1 `%s`, interleaved (below): req/s >= nginx and HAProxy | %.2f, %.2f | %s |" % (
+                path, v["rps_nginx"], v["rps_haproxy"],
+                verdict(min(v["rps_nginx"], v["rps_haproxy"]) >= 1.0)),
+            "| c=1 `%s`, interleaved (below): p99 <= nginx's | %.2f | %s |" % (
+                path, v["p99_nginx"], verdict(v["p99_nginx"] <= 1.0))]
     if added:
         lines.append("| added p50 at c=1 over direct <= 30 us | knd %.0f us (nginx %.0f, "
                      "HAProxy %.0f, same reps) | %s |" % (
@@ -633,7 +649,7 @@ def paired_report(res, conc, reps):
     return lines
 
 
-def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned):
+def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned, pingpong):
     ports = {"direct": backend, "knd": d.http_port}
     proxies = [Proxy("nginx", backend), Proxy("haproxy", backend)]
     for p in proxies:
@@ -666,6 +682,10 @@ def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned):
                             "p99.9 %6d us cpu/req %s us errors %d" % (
                                 rep + 1, path, c, t, o["rps"], o["p50"], o["p99"], o["p999"],
                                 "/".join("%.1f" % x for x in o["cpu"]), o["errors"]))
+        il = {}
+        if pingpong:
+            for _, path in BODIES:
+                il[path] = interleaved(pingpong, ports, path, log)
         sc = None
         if shutil.which("strace"):
             log("syscalls per request (strace -c)")
@@ -675,7 +695,83 @@ def throughput(d, ipid, backend, conc, duration, reps, lua, log, pinned):
     finally:
         for p in proxies:
             p.stop()
-    return res, sc
+    return res, sc, il
+
+
+# Concurrency 1 with the targets interleaved request by request (bench/pingpong.c): blocks of
+# ROUNDS rounds, one request to each target per round; a block's percentiles of one target are
+# compared with the other targets' percentiles of the same block.
+INTERLEAVED_BLOCKS = 6
+INTERLEAVED_ROUNDS = {"/": 20000, "/?bytes=65536": 10000}
+
+
+def interleaved(pingpong, ports, path, log):
+    """[{target: {"p50", "p90", "p99", "p999", "mean"} in us}] for each block."""
+    by_port = {v: k for k, v in ports.items()}
+    argv = WRK_PREFIX + [pingpong, HOST, path, str(INTERLEAVED_ROUNDS[path])] + \
+        [str(ports[t]) for t in TARGETS]
+    blocks = []
+    for b in range(INTERLEAVED_BLOCKS):
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            sys.exit("knd-bench-pingpong failed: %s" % r.stderr)
+        block = {}
+        for line in r.stdout.splitlines():
+            v = line.split()
+            o = {v[i]: int(v[i + 1]) / 1000.0 for i in range(4, len(v), 2)}
+            block[by_port[int(v[1])]] = o
+        blocks.append(block)
+        log("interleaved %-14s block %d: %s" % (path, b + 1, "  ".join(
+            "%s p50 %.0f p99 %.0f mean %.0f us" % (t, block[t]["p50"], block[t]["p99"],
+                                                   block[t]["mean"]) for t in TARGETS)))
+    return blocks
+
+
+def interleaved_report(il):
+    """The interleaved section, and the verdicts it gives for concurrency 1."""
+    def cell(xs, more_is_better):
+        lo, m, hi = quartiles(xs)
+        ahead = sum(1 for x in xs if (x >= 1.0 if more_is_better else x <= 1.0))
+        return "%.2f (%.2f-%.2f) %d/%d" % (m, lo, hi, ahead, len(xs))
+    nblocks = len(next(iter(il.values())))
+    lines = ["## Concurrency 1, targets interleaved request by request", "",
+             "At concurrency 1 a request's latency is a chain of wake-ups, and its tail drifts "
+             "from second to second on a shared machine: two wrk runs of the same proxy seconds "
+             "apart can differ by half in p99, which is what the c=1 rows above show. "
+             "`knd-bench-pingpong` (bench/pingpong.c) keeps one keep-alive connection to each "
+             "target and sends one request to each in turn, in a fresh random order every "
+             "round, so that every target samples the same moments of the machine. %d blocks "
+             "of rounds (%s); the table gives the median over the blocks, in microseconds; "
+             "req/s is 1 / mean latency, what one connection gets. The ratios are taken within "
+             "each block, as above within each rep." % (
+                 nblocks, ", ".join("%d for `%s`" % (n, p) for p, n in INTERLEAVED_ROUNDS.items())),
+             ""]
+    verdicts = {}
+    for label, path in BODIES:
+        if path not in il:
+            continue
+        blocks = il[path]
+        lines += ["### Body %s" % label, "",
+                  "| target | p50 | p90 | p99 | p99.9 | mean | req/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for t in TARGETS:
+            m = {f: statistics.median(b[t][f] for b in blocks)
+                 for f in ("p50", "p90", "p99", "p999", "mean")}
+            lines.append("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
+                t, m["p50"], m["p90"], m["p99"], m["p999"], m["mean"], 1e6 / m["mean"]))
+        ratios = {(f, u): [b["knd"][f] / b[u][f] for b in blocks]
+                  for f in ("p99", "mean") for u in ("nginx", "haproxy")}
+        # req/s is 1/mean: knd's req/s ratio is the inverse of its mean-latency ratio
+        rps = {u: [1.0 / x for x in ratios[("mean", u)]] for u in ("nginx", "haproxy")}
+        lines += ["", "| knd vs | p99 ratio | req/s ratio |", "|---|---:|---:|"]
+        for u in ("nginx", "haproxy"):
+            lines.append("| %s | %s | %s |" % (u, cell(ratios[("p99", u)], False),
+                                             cell(rps[u], True)))
+        lines.append("")
+        verdicts[path] = {"p99_nginx": statistics.median(ratios[("p99", "nginx")]),
+                          "rps_nginx": statistics.median(rps["nginx"]),
+                          "rps_haproxy": statistics.median(rps["haproxy"])}
+    return lines, verdicts
 
 
 SYSCALL_REQS = 2000
@@ -759,6 +855,8 @@ def main():
     ap.add_argument("--callgrind-requests", type=int, default=10000)
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--pingpong", default=os.path.join(SRC, "build", "bench", "knd-bench-pingpong"),
+                    help="the interleaved c=1 client (bench/pingpong.c); skipped if missing")
     ap.add_argument("--pin", action="store_true",
                     help="wrk on CPU 0; proxies and the instance on CPU 1 (less scheduler noise)")
     a = ap.parse_args()
@@ -795,7 +893,11 @@ def main():
         idle_cpu = d.cpu_ms(5)
         log("knd on :%d, instance pid %d on :%d (from the daemon log line)"
             % (d.http_port, ipid, backend))
-        res, sc = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log, a.pin)
+        pingpong = os.path.abspath(a.pingpong) if os.access(a.pingpong, os.X_OK) else None
+        if pingpong is None:
+            log("%s not built: no interleaved c=1 section" % a.pingpong)
+        res, sc, il = throughput(d, ipid, backend, conc, a.duration, a.reps, lua, log, a.pin,
+                                 pingpong)
         rss_after = d.rss_kib()
         log("apply -> Ready, %d rounds" % a.ready_rounds)
         ready_cli, ready_api = ready_times(d, app, a.ready_rounds)
@@ -870,7 +972,9 @@ def main():
                                 us(m["p99"]), us(m["p999"]), cpu[0], cpu[1], ratio[0],
                                 ratio[1], errs[(path, c, t)]))
         lines.append("")
-    lines += paired_report(res, conc, a.reps)
+    il_lines, il_verdicts = interleaved_report(il) if il else ([], {})
+    lines += paired_report(res, conc, a.reps, il_verdicts)
+    lines += [""] + il_lines
     st = os.stat(knd)
     size = subprocess.run(["size", knd], capture_output=True, text=True).stdout.splitlines()
     lines += ["", "## Footprint", "",
