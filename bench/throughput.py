@@ -740,10 +740,11 @@ def interleaved_report(il):
              "apart can differ by half in p99, which is what the c=1 rows above show. "
              "`knd-bench-pingpong` (bench/pingpong.c) keeps one keep-alive connection to each "
              "target and sends one request to each in turn, in a fresh random order every "
-             "round, so that every target samples the same moments of the machine. %d blocks "
+             "round, so that every target samples the same moments of the machine%s. %d blocks "
              "of rounds (%s); the table gives the median over the blocks, in microseconds; "
              "req/s is 1 / mean latency, what one connection gets. The ratios are taken within "
              "each block, as above within each rep." % (
+                 " (with `--pin` the client runs on CPU 0, as wrk does)" if WRK_PREFIX else "",
                  nblocks, ", ".join("%d for `%s`" % (n, p) for p, n in INTERLEAVED_ROUNDS.items())),
              ""]
     verdicts = {}
