@@ -151,6 +151,40 @@ def test_query_status_chunked_bytes(app):
     assert r.getheader("Content-Length") == "0" and body == b""
 
 
+def _slow_download(port, query, n):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
+        s.connect(("127.0.0.1", port))
+        s.settimeout(10)
+        s.sendall(b"GET /?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query.encode())
+        time.sleep(0.3)  # let the app fill the socket and queue the rest
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += s.recv(4096)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ") and b"Content-Length: %d" % n in head
+        body = bytearray(body)
+        while len(body) < n:
+            chunk = s.recv(min(65536, n - len(body)))
+            assert chunk, "body ended after %d of %d bytes" % (len(body), n)
+            body += chunk
+            if len(body) < (1 << 20):
+                time.sleep(0.001)  # slow at first, while the app has most still to send
+        pattern = bytes(ord("a") + i % 26 for i in range(26))
+        assert body == (pattern * (n // 26 + 1))[:n]
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        _, body, rest = _read_response(s, b"")
+        assert body == b"Hello knd!\n" and rest == b""
+
+
+def test_slow_reader_gets_every_byte_and_the_next_response(app):
+    """A reader slower than the app: what a write does not get into the socket is queued, cut
+    anywhere (in the held head-and-chunk or in the new chunk: 1000-byte chunks make both
+    frequent), and the body still arrives whole and in order; the connection serves on."""
+    _slow_download(app.port, "bytes=%d" % (8 << 20), 8 << 20)
+    _slow_download(app.port, "bytes=%d&chunk_size=1000" % (6 << 20), 6 << 20)
+
+
 def exchange(port, head, body_parts):
     """Sends a request from a thread while reading the response, as a proxy does: /echo
     streams, so a client that only reads after sending everything would stall on a big body."""
