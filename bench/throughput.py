@@ -574,6 +574,13 @@ def quartiles(xs):
     return q[0], q[1], q[2]
 
 
+def cell(xs, more_is_better):
+    """Median ratio, its quartiles, and in how many of the pairs knd was ahead."""
+    lo, m, hi = quartiles(xs)
+    ahead = sum(1 for x in xs if (x >= 1.0 if more_is_better else x <= 1.0))
+    return "%.2f (%.2f-%.2f) %d/%d" % (m, lo, hi, ahead, len(xs))
+
+
 def paired(res, path, c, t, u, field, cpu=False):
     """The ratios t/u of `field` rep by rep: both ran in the same rep, minutes apart at most,
     so what the machine was doing then weighs on both."""
@@ -584,10 +591,6 @@ def paired(res, path, c, t, u, field, cpu=False):
 
 def paired_report(res, conc, reps, il_verdicts=None):
     """The "where knd stands" table and the issue's targets, from ratios paired rep by rep."""
-    def cell(xs, more_is_better):
-        lo, m, hi = quartiles(xs)
-        ahead = sum(1 for x in xs if (x >= 1.0 if more_is_better else x <= 1.0))
-        return "%.2f (%.2f-%.2f) %d/%d" % (m, lo, hi, ahead, len(xs))
     lines = ["## Where knd stands", "",
              "Each ratio is taken within one rep (knd's run against nginx's or HAProxy's run of "
              "the same rep), then the median over the %d reps, with the quartiles in brackets and "
@@ -729,10 +732,6 @@ def interleaved(pingpong, ports, path, log):
 
 def interleaved_report(il):
     """The interleaved section, and the verdicts it gives for concurrency 1."""
-    def cell(xs, more_is_better):
-        lo, m, hi = quartiles(xs)
-        ahead = sum(1 for x in xs if (x >= 1.0 if more_is_better else x <= 1.0))
-        return "%.2f (%.2f-%.2f) %d/%d" % (m, lo, hi, ahead, len(xs))
     nblocks = len(next(iter(il.values())))
     lines = ["## Concurrency 1, targets interleaved request by request", "",
              "At concurrency 1 a request's latency is a chain of wake-ups, and its tail drifts "
