@@ -15,17 +15,15 @@
  * after 500 warm-up rounds that are not counted.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <llhttp.h>
+
+#include "bench_net.h"
 
 #define PINGPONG_MAX_TARGETS 8
 #define PINGPONG_WARMUP 500
@@ -45,31 +43,11 @@ static int pingpong_on_complete(llhttp_t *p)
 
 static const llhttp_settings_t pingpong_settings = {.on_message_complete = pingpong_on_complete};
 
-static unsigned long long pingpong_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
-
-static int pingpong_connect(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        fprintf(stderr, "pingpong: connect to port %d: %s\n", port, strerror(errno));
-        exit(1);
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
 /* One request and its whole response; returns the latency in ns. */
 static unsigned long long pingpong_exchange(pingpong_target_t *t, const char *req, size_t reqlen)
 {
     static char buf[256 * 1024];
-    unsigned long long t0 = pingpong_now_ns();
+    unsigned long long t0 = bench_now_ns();
     if (send(t->fd, req, reqlen, 0) != (ssize_t)reqlen) {
         fprintf(stderr, "pingpong: send to port %d: %s\n", t->port, strerror(errno));
         exit(1);
@@ -94,20 +72,7 @@ static unsigned long long pingpong_exchange(pingpong_target_t *t, const char *re
                 llhttp_get_status_code(&t->parser));
         exit(1);
     }
-    return pingpong_now_ns() - t0;
-}
-
-static int pingpong_cmp(const void *a, const void *b)
-{
-    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted values. */
-static unsigned long long pingpong_pct(const unsigned long long *v, size_t n, double q)
-{
-    size_t rank = (size_t)(q * (double)n + 0.999999);
-    return v[rank == 0 ? 0 : rank - 1];
+    return bench_now_ns() - t0;
 }
 
 int main(int argc, char **argv)
@@ -130,7 +95,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ntargets; i++) {
         pingpong_target_t *t = &targets[i];
         t->port = atoi(argv[4 + i]);
-        t->fd = pingpong_connect(t->port);
+        t->fd = bench_connect(t->port);
         llhttp_init(&t->parser, HTTP_RESPONSE, &pingpong_settings);
         t->parser.data = t;
         t->ns = calloc((size_t)rounds, sizeof(*t->ns));
@@ -142,11 +107,7 @@ int main(int argc, char **argv)
         order[i] = i;
     unsigned seed = 42; /* reproducible orders */
     for (long r = -PINGPONG_WARMUP; r < rounds; r++) {
-        for (size_t i = ntargets - 1; i > 0; i--) { /* Fisher-Yates */
-            size_t j = (size_t)rand_r(&seed) % (i + 1), tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-        }
+        bench_shuffle(order, ntargets, &seed);
         for (size_t k = 0; k < ntargets; k++) {
             pingpong_target_t *t = &targets[order[k]];
             unsigned long long ns = pingpong_exchange(t, req, (size_t)reqlen);
@@ -155,17 +116,9 @@ int main(int argc, char **argv)
         }
     }
     for (size_t i = 0; i < ntargets; i++) {
-        pingpong_target_t *t = &targets[i];
-        unsigned long long sum = 0;
-        for (long r = 0; r < rounds; r++)
-            sum += t->ns[r];
-        qsort(t->ns, (size_t)rounds, sizeof(*t->ns), pingpong_cmp);
-        printf("port %d requests %ld p50 %llu p90 %llu p99 %llu p999 %llu mean %llu\n", t->port,
-               rounds, pingpong_pct(t->ns, (size_t)rounds, 0.50),
-               pingpong_pct(t->ns, (size_t)rounds, 0.90), pingpong_pct(t->ns, (size_t)rounds, 0.99),
-               pingpong_pct(t->ns, (size_t)rounds, 0.999), sum / (unsigned long long)rounds);
-        close(t->fd);
-        free(t->ns);
+        bench_print_latencies(targets[i].port, targets[i].ns, (size_t)rounds, "");
+        close(targets[i].fd);
+        free(targets[i].ns);
     }
     return 0;
 }

@@ -26,18 +26,20 @@ if [ -n "$missing" ]; then
 fi
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" --target knd knd-testapp knd-bench-pingpong -j "$JOBS"
+cmake --build "$BUILD" --target knd knd-testapp knd-bench-pingpong knd-bench-slices -j "$JOBS"
 /usr/bin/python3 bench/coldstart.py --knd "$BUILD/knd" \
     --app "$BUILD/tests/apps/knd-testapp" "$@"
 /usr/bin/python3 bench/footprint.py --knd "$BUILD/knd" --app "$BUILD/tests/apps/knd-testapp"
 # shellcheck disable=SC2086
 /usr/bin/python3 bench/throughput.py --knd "$BUILD/knd" \
     --app "$BUILD/tests/apps/knd-testapp" --pingpong "$BUILD/bench/knd-bench-pingpong" \
+    --slices "$BUILD/bench/knd-bench-slices" \
     ${THROUGHPUT_ARGS:-}
 # The same comparison with wrk on one CPU and the proxies and the instance on the other: far
 # less scheduler noise in the latencies (callgrind and apply -> Ready are not repeated).
 # shellcheck disable=SC2086
 exec /usr/bin/python3 bench/throughput.py --knd "$BUILD/knd" \
     --app "$BUILD/tests/apps/knd-testapp" --pingpong "$BUILD/bench/knd-bench-pingpong" \
+    --slices "$BUILD/bench/knd-bench-slices" \
     --pin --no-callgrind --ready-rounds 1 \
     ${THROUGHPUT_ARGS:-}
