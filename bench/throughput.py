@@ -655,6 +655,17 @@ def paired_report(res, conc, reps, il_verdicts=None, sl_worst=None):
                      "HAProxy %.0f, same reps) | %s |" % (
                          added["knd"], added["nginx"], added["haproxy"],
                          verdict(added["knd"] <= 30)))
+    if "/" in (il_verdicts or {}):
+        a = il_verdicts["/"]["added_p50"]
+        # Unpinned, the client and the instance often share a CPU when they talk directly,
+        # while a proxy puts a third process between them: the difference is then mostly the
+        # cost of waking a vCPU (bench/README.md), and every proxy pays it.
+        lines.append("| added p50 at c=1 over direct, interleaved (below) | knd %.0f us (nginx "
+                     "%.0f, HAProxy %.0f, same blocks) | %s |" % (
+                         a["knd"], a["nginx"], a["haproxy"],
+                         verdict(a["knd"] <= 30) if WRK_PREFIX
+                         else "reference: unpinned, it measures where the scheduler puts the "
+                         "processes (bench/README.md)"))
     return lines
 
 
@@ -805,7 +816,10 @@ def interleaved_report(il):
         lines.append("")
         verdicts[path] = {"p99_nginx": statistics.median(ratios[("p99", "nginx")]),
                           "rps_nginx": statistics.median(rps["nginx"]),
-                          "rps_haproxy": statistics.median(rps["haproxy"])}
+                          "rps_haproxy": statistics.median(rps["haproxy"]),
+                          "added_p50": {t: statistics.median(b[t]["p50"] - b["direct"]["p50"]
+                                                             for b in blocks)
+                                        for t in ("knd", "nginx", "haproxy")}}
     return lines, verdicts
 
 
