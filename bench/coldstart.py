@@ -21,7 +21,6 @@ Usage: bench/coldstart.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
 """
 import argparse
 import datetime
-import json
 import math
 import os
 import platform

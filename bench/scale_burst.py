@@ -25,7 +25,6 @@ Usage: bench/scale_burst.py [--instances 200] [--hold-ms 10000] [--build-dir bui
 import argparse
 import asyncio
 import datetime
-import json
 import os
 import platform
 import resource
