@@ -61,6 +61,40 @@ void knd_buf_put_i64(knd_buf_t *b, int64_t v)
     knd_buf_append(b, q, (size_t)(e - q));
 }
 
+/* Bytes a JSON string cannot hold as they are: control characters (NUL, the end, among them),
+ * '"' and '\\'. */
+static const unsigned char knd_buf_json_escape[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* One table-driven scan to the first byte to escape (the terminating NUL is one), one copy:
+ * most strings (hosts, paths, names) need no escaping at all. A word-at-a-time scan was tried
+ * and cost more on these short strings (strlen first, then the tail byte by byte). */
+void knd_buf_put_json_str(knd_buf_t *b, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str, *p = s;
+    while (!knd_buf_json_escape[*p])
+        p++;
+    knd_buf_reserve(b, (size_t)(p - s) + 2);
+    b->p[b->len++] = '"';
+    knd_buf_append(b, s, (size_t)(p - s));
+    while (*p) {
+        char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+        if (*p == '"' || *p == '\\') {
+            esc[1] = (char)*p;
+            knd_buf_append(b, esc, 2);
+        } else {
+            knd_buf_append(b, esc, 6);
+        }
+        const unsigned char *run = ++p;
+        while (!knd_buf_json_escape[*p])
+            p++;
+        knd_buf_append(b, run, (size_t)(p - run));
+    }
+    KND_BUF_LIT(b, "\"");
+}
+
 void knd_buf_printf(knd_buf_t *b, const char *fmt, ...)
 {
     va_list ap;

@@ -45,6 +45,9 @@ void knd_buf_printf(knd_buf_t *b, const char *fmt, ...) __attribute__((format(pr
 void knd_buf_cat(knd_buf_t *b, ...) __attribute__((sentinel));
 /** Appends v in decimal. */
 void knd_buf_put_i64(knd_buf_t *b, int64_t v);
+/** Appends s as a JSON string: quoted, with '"', '\\' and control characters escaped; other
+ * bytes (UTF-8 included) as they are. For lines built by hand on the request path. */
+void knd_buf_put_json_str(knd_buf_t *b, const char *s);
 /** Drops the first n bytes (consumed input). */
 void knd_buf_consume(knd_buf_t *b, size_t n);
 /** Returns the storage (never NULL, NUL-terminated) and leaves b empty; caller frees. */

@@ -134,40 +134,6 @@ void knd__proxy_free_spares(knd_ingress_t *ing)
     ing->nproxy_spare = 0;
 }
 
-/* Bytes a JSON string cannot hold as they are: control characters, '"' and '\\'. */
-static const unsigned char knd_proxy_json_escape[256] = {
-    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
-};
-
-/* Appends s as a JSON string (quoted, escaped) without a JSON library round trip. Most
- * strings need no escaping: one table-driven scan, one copy. */
-static void knd_proxy_json_str(knd_buf_t *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    while (!knd_proxy_json_escape[*p])
-        p++;
-    size_t n = (size_t)(p - (const unsigned char *)s);
-    knd_buf_reserve(b, n + 2);
-    b->p[b->len++] = '"';
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    while (*p) {
-        char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-        if (*p == '"' || *p == '\\') {
-            esc[1] = (char)*p;
-            knd_buf_append(b, esc, 2);
-        } else {
-            knd_buf_append(b, esc, 6);
-        }
-        const unsigned char *run = ++p;
-        while (!knd_proxy_json_escape[*p])
-            p++;
-        knd_buf_append(b, run, (size_t)(p - run));
-    }
-    KND_BUF_LIT(b, "\"");
-}
-
 /* ,"key":v with key a literal */
 #define KND_PROXY_JSON_NUM(b, key, v)                                                             \
     do {                                                                                          \
@@ -193,13 +159,13 @@ static void knd_proxy_log(knd_proxy_t *p, uint64_t ms)
         KND_BUF_LIT(b, ",\"cold_start\":true,\"namespace\":");
     else
         KND_BUF_LIT(b, ",\"cold_start\":false,\"namespace\":");
-    knd_proxy_json_str(b, p->rev->ns);
+    knd_buf_put_json_str(b, p->rev->ns);
     KND_BUF_LIT(b, ",\"revision\":");
-    knd_proxy_json_str(b, p->rev->name);
+    knd_buf_put_json_str(b, p->rev->name);
     KND_BUF_LIT(b, ",\"instance\":");
-    knd_proxy_json_str(b, p->instance);
+    knd_buf_put_json_str(b, p->instance);
     KND_BUF_LIT(b, ",\"trace_id\":");
-    knd_proxy_json_str(b, p->traced ? p->span.trace_id : "");
+    knd_buf_put_json_str(b, p->traced ? p->span.trace_id : "");
     KND_BUF_LIT(b, "}\n");
     knd__ingress_log_done(p->ing);
 }
@@ -790,13 +756,13 @@ void knd__proxy_start(knd_ingress_t *ing, knd_http_req_t *req, knd_route_table_t
         knd_buf_puts(&h, knd_time_rfc3339_now());
         KND_BUF_LIT(&h, "\"");
         KND_BUF_LIT(&h, ",\"method\":");
-        knd_proxy_json_str(&h, llhttp_method_name((llhttp_method_t)req->head.method));
+        knd_buf_put_json_str(&h, llhttp_method_name((llhttp_method_t)req->head.method));
         KND_BUF_LIT(&h, ",\"host\":");
-        knd_proxy_json_str(&h, host);
+        knd_buf_put_json_str(&h, host);
         KND_BUF_LIT(&h, ",\"path\":");
-        knd_proxy_json_str(&h, url);
+        knd_buf_put_json_str(&h, url);
         KND_BUF_LIT(&h, ",\"remote_addr\":");
-        knd_proxy_json_str(&h, req->peer);
+        knd_buf_put_json_str(&h, req->peer);
         p->log_head = knd_buf_steal(&h); /* the rest is appended when the request ends */
     }
     knd_proxy_arm(p);
