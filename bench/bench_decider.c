@@ -77,8 +77,10 @@ int main(int argc, char **argv)
             bool empty;
             double sv = knd_window_average(r->stable, now, &empty);
             double pv = knd_window_average(r->panic, now, NULL);
-            knd_kpa_decision_t d = knd_kpa_decide(&r->p, r->kpa, now, r->ready, sv, pv, !empty, true);
-            knd_pa_result_t pr = knd_pa_scale(&r->p, &r->pa, now, r->kpa->desired_scale, r->ready, true);
+            knd_kpa_decision_t d =
+                knd_kpa_decide(&r->p, r->kpa, now, r->ready, sv, pv, !empty, true);
+            knd_pa_result_t pr =
+                knd_pa_scale(&r->p, &r->pa, now, r->kpa->desired_scale, r->ready, true);
             knd_pa_proxy_mode(&r->pa, now, pr.want, r->kpa->excess_burst_capacity, r->ready);
             if (pr.apply >= 0 && pr.apply != r->ready) {
                 r->ready = pr.apply; /* instant instances: the loop itself is what is measured */
@@ -88,8 +90,8 @@ int main(int argc, char **argv)
         }
     }
     double elapsed = bench_now_s() - start;
-    printf("revisions %d, ticks %ld (every 2 s of simulated time), decisions %ld, scale changes %ld\n",
-           nrev, ticks, decisions, scale_changes);
+    printf("revisions %d, ticks %ld (every 2 s of simulated time), decisions %ld, "
+           "scale changes %ld\n", nrev, ticks, decisions, scale_changes);
     printf("state per revision: decider %zu bytes, PA %zu bytes, windows %zu + %zu buckets\n",
            sizeof(knd_kpa_state_t), sizeof(knd_pa_state_t),
            (size_t)(revs[0].p.stable_window_ms / 1000), (size_t)(revs[0].p.panic_window_ms / 1000));

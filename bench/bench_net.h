@@ -17,7 +17,7 @@ int bench_connect(int port);
 void bench_shuffle(size_t *order, size_t n, unsigned *seed);
 
 /* Sorts ns[0..n) and prints "port P requests N p50 X p90 X p99 X p999 X mean X" (ns), then
- * the caller's extra fields and a newline. */
+ * the caller's extra fields and a newline; exits with a message if n is 0. */
 void bench_print_latencies(int port, unsigned long long *ns, size_t n, const char *extra);
 
 #endif

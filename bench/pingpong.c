@@ -54,8 +54,10 @@ static unsigned long long pingpong_exchange(pingpong_target_t *t, const char *re
     }
     t->complete = 0;
     llhttp_resume(&t->parser);
+    ssize_t last = 0;
     while (!t->complete) {
         ssize_t n = recv(t->fd, buf, sizeof(buf), 0);
+        last = n;
         if (n <= 0) {
             fprintf(stderr, "pingpong: port %d closed the connection\n", t->port);
             exit(1);
@@ -67,6 +69,10 @@ static unsigned long long pingpong_exchange(pingpong_target_t *t, const char *re
             exit(1);
         }
     }
+    if (llhttp_get_error_pos(&t->parser) != buf + last) {
+        fprintf(stderr, "pingpong: port %d: bytes after the response\n", t->port);
+        exit(1);
+    }
     if (llhttp_get_status_code(&t->parser) != 200) {
         fprintf(stderr, "pingpong: port %d answered %d\n", t->port,
                 llhttp_get_status_code(&t->parser));
@@ -77,19 +83,16 @@ static unsigned long long pingpong_exchange(pingpong_target_t *t, const char *re
 
 int main(int argc, char **argv)
 {
-    if (argc < 5 || argc - 4 > PINGPONG_MAX_TARGETS) {
-        fprintf(stderr, "usage: knd-bench-pingpong HOST PATH ROUNDS PORT... (at most %d)\n",
-                PINGPONG_MAX_TARGETS);
+    long rounds = argc >= 5 ? strtol(argv[3], NULL, 10) : 0;
+    char req[1024];
+    int reqlen = argc >= 5 ? snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                                      argv[2], argv[1]) : 0;
+    if (argc < 5 || argc - 4 > PINGPONG_MAX_TARGETS || rounds <= 0 || reqlen <= 0 ||
+        (size_t)reqlen >= sizeof(req)) {
+        fprintf(stderr, "usage: knd-bench-pingpong HOST PATH ROUNDS PORT... (ROUNDS > 0, at "
+                        "most %d ports)\n", PINGPONG_MAX_TARGETS);
         return 2;
     }
-    long rounds = strtol(argv[3], NULL, 10);
-    if (rounds <= 0)
-        return 2;
-    char req[1024];
-    int reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", argv[2],
-                          argv[1]);
-    if (reqlen <= 0 || (size_t)reqlen >= sizeof(req))
-        return 2;
     size_t ntargets = (size_t)(argc - 4);
     pingpong_target_t targets[PINGPONG_MAX_TARGETS];
     for (size_t i = 0; i < ntargets; i++) {

@@ -2,14 +2,15 @@
  * slices.c - closed-loop load at concurrency C with the targets interleaved in short time slices.
  *
  * wrk loads one target at a time for seconds. On a virtual machine the CPUs stall now and then
- * for a few milliseconds (measured on the bench machine: ~15 gaps over 1 ms in 5 s on a loaded
- * CPU, ~1% of the time), and at concurrency 64 one such gap pushes a few hundred requests past
- * the p99 of the run. How many gaps fall into a 3 s run decides its p99 more than the proxy does:
- * the p99 of two wrk runs of the same proxy can differ by a third. Here every target keeps C
- * keep-alive connections, and the targets take turns in slices of SLICE_MS milliseconds, in a
- * fresh random order every round: each target is loaded exactly as wrk loads it (C requests in
- * flight, a new one sent as soon as a response is complete), but all of them sample the same
- * seconds of the machine, and each one's latencies come from many short stretches of it.
+ * for a few milliseconds (measured on the bench machine: 15 gaps over 1 ms in 5 s on a loaded
+ * CPU, 42 ms in all, ~1% of the time), and at concurrency 64 one such gap pushes a few hundred
+ * requests past the p99 of the run. How many gaps fall into a 3 s run decides its p99 more
+ * than the proxy does: the p99 of two wrk runs of the same proxy can differ by half or more.
+ * Here every target keeps C keep-alive connections, and the targets take turns in slices of
+ * SLICE_MS milliseconds, in a fresh random order every round: each target is loaded exactly as
+ * wrk loads it (C requests in flight, a new one sent as soon as a response is complete), but
+ * all of them sample the same seconds of the machine, and each one's latencies come from many
+ * short stretches of it.
  *
  * A slice starts with C requests sent at once, a burst no steady load has, and ends with the
  * requests in flight draining with nothing queued behind them. Neither counts: a slice runs
@@ -34,6 +35,7 @@
 
 #define SLICES_MAX_TARGETS 8
 #define SLICES_READ_BUF (256 * 1024)
+#define SLICES_STUCK_MS 10000 /* a slice this much over its time has a target that stopped */
 
 typedef struct slices_target_s slices_target_t;
 
@@ -162,16 +164,27 @@ static void slices_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         uv_stop(s->loop);
 }
 
+static void slices_on_stuck(uv_timer_t *timer)
+{
+    slices_target_t *t = timer->data;
+    fprintf(stderr, "slices: port %d: %zu requests unanswered %d ms after the slice's end\n",
+            t->port, slice.in_flight, SLICES_STUCK_MS);
+    exit(1);
+}
+
 /* C requests in flight on t for warm_ms, then for ms in which the requests sent count. */
-static void slices_run(uv_loop_t *loop, slices_target_t *t, int conns, int warm_ms, int ms,
-                       int counting)
+static void slices_run(uv_loop_t *loop, uv_timer_t *watchdog, slices_target_t *t, int conns,
+                       int warm_ms, int ms, int counting)
 {
     slice.from = bench_now_ns() + (unsigned long long)warm_ms * 1000000ull;
     slice.until = slice.from + (unsigned long long)ms * 1000000ull;
     slice.counting = counting;
+    watchdog->data = t;
+    uv_timer_start(watchdog, slices_on_stuck, (uint64_t)(warm_ms + ms + SLICES_STUCK_MS), 0);
     for (int i = 0; i < conns; i++)
         slices_send(&t->conns[i]);
     uv_run(loop, UV_RUN_DEFAULT);
+    uv_timer_stop(watchdog);
     if (counting)
         t->busy_ns += slice.until - slice.from;
 }
@@ -208,22 +221,29 @@ static void slices_raise_nofile(void)
     }
 }
 
+static int slices_usage(void)
+{
+    fprintf(stderr, "usage: knd-bench-slices HOST PATH CONNS WARM_MS SLICE_MS ROUNDS PORT... "
+                    "(CONNS, SLICE_MS, ROUNDS > 0; WARM_MS >= 0; at most %d ports)\n",
+            SLICES_MAX_TARGETS);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 8 || argc - 7 > SLICES_MAX_TARGETS) {
-        fprintf(stderr, "usage: knd-bench-slices HOST PATH CONNS WARM_MS SLICE_MS ROUNDS "
-                        "PORT... (at most %d)\n", SLICES_MAX_TARGETS);
-        return 2;
-    }
+    if (argc < 8 || argc - 7 > SLICES_MAX_TARGETS)
+        return slices_usage();
     int conns = atoi(argv[3]), warm = atoi(argv[4]), ms = atoi(argv[5]), rounds = atoi(argv[6]);
     int len = snprintf(slice.req, sizeof(slice.req), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n",
                        argv[2], argv[1]);
     if (conns <= 0 || warm < 0 || ms <= 0 || rounds <= 0 || len <= 0 ||
         (size_t)len >= sizeof(slice.req))
-        return 2;
+        return slices_usage();
     slice.reqlen = (size_t)len;
     slices_raise_nofile();
     uv_loop_t *loop = uv_default_loop();
+    uv_timer_t watchdog;
+    uv_timer_init(loop, &watchdog);
     size_t ntargets = (size_t)(argc - 7), order[SLICES_MAX_TARGETS];
     slices_target_t targets[SLICES_MAX_TARGETS] = {0};
     for (size_t i = 0; i < ntargets; i++) {
@@ -235,7 +255,7 @@ int main(int argc, char **argv)
     for (int r = -1; r < rounds; r++) {
         bench_shuffle(order, ntargets, &seed);
         for (size_t k = 0; k < ntargets; k++)
-            slices_run(loop, &targets[order[k]], conns, warm, ms, r >= 0);
+            slices_run(loop, &watchdog, &targets[order[k]], conns, warm, ms, r >= 0);
     }
     for (size_t i = 0; i < ntargets; i++) {
         char extra[64];
@@ -244,6 +264,7 @@ int main(int argc, char **argv)
         for (int c = 0; c < conns; c++)
             uv_close((uv_handle_t *)&targets[i].conns[c].tcp, NULL);
     }
+    uv_close((uv_handle_t *)&watchdog, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     for (size_t i = 0; i < ntargets; i++) {

@@ -51,10 +51,14 @@ class App:
 
 @pytest.fixture
 def apps():
-    a = [App(), App()]
-    yield a
-    for x in a:
-        x.stop()
+    a = []
+    try:
+        a.append(App())
+        a.append(App())
+        yield a
+    finally:
+        for x in a:
+            x.stop()
 
 
 def run(argv, timeout=120):
@@ -99,9 +103,10 @@ def test_slices_latency_and_throughput(apps):
     argv = [SLICES, HOST, "/?sleep=10", str(conns), str(warm), str(ms), str(rounds)]
     for o, served in measure(apps, argv):
         assert o["busy"] == rounds * ms * 1_000_000
-        assert o["p50"] >= 10_000_000 and o["p50"] < 40_000_000
-        # 4 requests in flight, each ~10 ms: ~400 req/s, 200 in the 500 counted ms
-        assert 120 <= o["requests"] <= 200
+        assert o["p50"] >= 10_000_000 and o["p50"] < 100_000_000
+        # 4 requests in flight, each >= 10 ms: at most 400 req/s, 200 in the 500 counted ms (a
+        # loaded machine answers later, hence the margin below)
+        assert 60 <= o["requests"] <= 200
         # every counted request was served, and so were those of the warm-up round and of the
         # uncounted first 20 ms of each slice
         assert served > o["requests"] + (rounds + 1) * conns
@@ -113,7 +118,7 @@ def test_slices_counts_only_the_window(apps):
     r = run([SLICES, HOST, "/?sleep=10", "2", "200", "50", "2", str(apps[0].port)])
     assert r.returncode == 0, r.stderr
     o = parse(r.stdout)[apps[0].port]
-    assert 16 <= o["requests"] <= 22  # 2 conns x (50 ms / 10 ms) x 2 rounds
+    assert 8 <= o["requests"] <= 22  # 2 conns x (50 ms / 10 ms) x 2 rounds, at most
     assert apps[0].requests() >= 5 * o["requests"]
 
 
@@ -136,3 +141,11 @@ def test_closed_port_and_usage(binary):
     r = run([binary, HOST, "/"] + args + [str(free_port())])
     assert r.returncode == 1
     assert "connect to port" in r.stderr and "refused" in r.stderr
+
+
+def test_slices_a_stalled_target_is_an_error(apps):
+    """A target that stops answering ends the run with a message (after the 10 s watchdog), not
+    a hang: the app holds the request 15 s."""
+    r = run([SLICES, HOST, "/?sleep=15000", "1", "0", "20", "1", str(apps[0].port)], timeout=30)
+    assert r.returncode == 1
+    assert "1 requests unanswered 10000 ms after the slice's end" in r.stderr, r.stderr

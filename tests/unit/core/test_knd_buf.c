@@ -11,15 +11,35 @@
 
 #include "knd_buf.h"
 
-static void check_json(const char *in, const char *want)
+/* Appends in to an empty buffer, after a short prefix, and (near_cap) to a buffer filled to 1
+ * to 7 bytes short of its capacity (the quotes and the escapes then grow it). */
+static void check_json_at(const char *in, const char *want, int near_cap)
 {
     knd_buf_t b;
     knd_buf_init(&b);
-    KND_BUF_LIT(&b, "x"); /* appends after what is there */
+    knd_buf_put_json_str(&b, in);
+    assert_string_equal(knd_buf_cstr(&b), want);
+    assert_int_equal(b.len, strlen(want));
+    knd_buf_reset(&b);
+    KND_BUF_LIT(&b, "x");
     knd_buf_put_json_str(&b, in);
     assert_string_equal(knd_buf_cstr(&b) + 1, want);
     assert_int_equal(b.len, 1 + strlen(want));
+    for (size_t gap = 1; near_cap && gap <= 7; gap++) {
+        knd_buf_reset(&b);
+        while (b.len + gap + 1 < b.cap)
+            KND_BUF_LIT(&b, "y");
+        size_t before = b.len;
+        knd_buf_put_json_str(&b, in);
+        assert_string_equal(knd_buf_cstr(&b) + before, want);
+        assert_int_equal(b.len, before + strlen(want));
+    }
     knd_buf_free(&b);
+}
+
+static void check_json(const char *in, const char *want)
+{
+    check_json_at(in, want, 1);
 }
 
 static void test_json_str_cases(void **state)
@@ -66,7 +86,7 @@ static void test_json_str_every_byte_every_position(void **state)
                 in[pos] = (unsigned char)v;
                 in[len] = '\0';
                 json_reference(in, len, want);
-                check_json((const char *)in, want);
+                check_json_at((const char *)in, want, pos == 0 && len == 40);
             }
         }
     }
