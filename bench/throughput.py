@@ -36,6 +36,7 @@ much in p99 to compare proxies; the c=1 verdicts come from the interleaved clien
 Usage: bench/throughput.py [--knd build/knd] [--app build/tests/apps/knd-testapp]
                            [--duration 5] [--reps 3] [--conc 1,16,64,256] [--no-callgrind]
                            [--pin] [--pingpong build/bench/knd-bench-pingpong]
+                           [--slices build/bench/knd-bench-slices]
 """
 import argparse
 import datetime
@@ -786,6 +787,11 @@ def sliced(slices, ports, path, c, log):
     return client_blocks(argv, ports, SLICED_BLOCKS, "sliced %-14s c=%-3d" % (path, c), log)
 
 
+def block_ratios(blocks, field, other):
+    """knd's `field` over `other`'s, block by block: both measured in the same block."""
+    return [b["knd"][field] / b[other][field] for b in blocks]
+
+
 def interleaved_report(il):
     """The interleaved section, and the verdicts it gives for concurrency 1."""
     nblocks = len(next(iter(il.values())))
@@ -815,17 +821,15 @@ def interleaved_report(il):
                  for f in ("p50", "p90", "p99", "p999", "mean")}
             lines.append("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
                 t, m["p50"], m["p90"], m["p99"], m["p999"], m["mean"], 1e6 / m["mean"]))
-        ratios = {(f, u): [b["knd"][f] / b[u][f] for b in blocks]
-                  for f in ("p99", "rps") for u in ("nginx", "haproxy")}
-        rps = {u: ratios[("rps", u)] for u in ("nginx", "haproxy")}
         lines += ["", "| knd vs | p99 ratio | req/s ratio |", "|---|---:|---:|"]
         for u in ("nginx", "haproxy"):
-            lines.append("| %s | %s | %s |" % (u, cell(ratios[("p99", u)], False),
-                                             cell(rps[u], True)))
+            lines.append("| %s | %s | %s |" % (u, cell(block_ratios(blocks, "p99", u), False),
+                                             cell(block_ratios(blocks, "rps", u), True)))
         lines.append("")
-        verdicts[path] = {"p99_nginx": statistics.median(ratios[("p99", "nginx")]),
-                          "rps_nginx": statistics.median(rps["nginx"]),
-                          "rps_haproxy": statistics.median(rps["haproxy"]),
+        verdicts[path] = {"p99_nginx": statistics.median(block_ratios(blocks, "p99", "nginx")),
+                          "rps_nginx": statistics.median(block_ratios(blocks, "rps", "nginx")),
+                          "rps_haproxy": statistics.median(block_ratios(blocks, "rps",
+                                                                        "haproxy")),
                           "added_p50": {t: statistics.median(b[t]["p50"] - b["direct"]["p50"]
                                                              for b in blocks)
                                         for t in ("knd", "nginx", "haproxy")}}
@@ -841,7 +845,7 @@ def sliced_report(sl):
              "5 s, 42 ms in all, ~1%% of the time). At "
              "c=64 one gap pushes a few hundred requests past the run's p99, so the number of "
              "gaps that fall into a 3 s wrk run decides its p99 more than the proxy does: the "
-             "p99 ratios of the wrk table above spread by a third from rep to rep. "
+             "paired p99 ratios of the wrk runs above swing widely from rep to rep. "
              "`knd-bench-slices` (bench/slices.c) loads the targets the way wrk does (c "
              "keep-alive connections, a new request as soon as a response is complete) but in "
              "turns: each round, every target in a fresh random order carries c requests in "
@@ -869,12 +873,12 @@ def sliced_report(sl):
                      for f in ("p50", "p90", "p99", "p999", "rps")}
                 lines.append("| %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
                     c, t, m["p50"], m["p90"], m["p99"], m["p999"], m["rps"]))
-            r = {(f, u): [b["knd"][f] / b[u][f] for b in blocks]
-                 for f in ("p99", "rps") for u in ("nginx", "haproxy")}
             ratio_rows.append("| %s | %d | %s | %s | %s | %s |" % (
-                path, c, cell(r[("p99", "nginx")], False), cell(r[("p99", "haproxy")], False),
-                cell(r[("rps", "nginx")], True), cell(r[("rps", "haproxy")], True)))
-            m = statistics.median(r[("p99", "nginx")])
+                path, c, cell(block_ratios(blocks, "p99", "nginx"), False),
+                cell(block_ratios(blocks, "p99", "haproxy"), False),
+                cell(block_ratios(blocks, "rps", "nginx"), True),
+                cell(block_ratios(blocks, "rps", "haproxy"), True)))
+            m = statistics.median(block_ratios(blocks, "p99", "nginx"))
             if worst is None or m > worst[0]:
                 worst = (m, path, c)
         lines.append("")
